@@ -40,7 +40,7 @@ class Emulator:
         env = dict(os.environ, PYTHONPATH=str(HERE))
         offset = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(  # noqa: S603 - fixed argv
+            self.proc = subprocess.Popen(
                 [sys.executable, "-m", "k8s_emulator", "--host", "127.0.0.1", "--port", "0",
                  "--state-dir", str(self.workdir / "state"), "--kubeconfig-out", str(self.kubeconfig),
                  *self.extra], stdout=log, stderr=log, env=env)
@@ -141,7 +141,7 @@ def ns_body(name: str) -> dict:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
 
-def deployment(name: str, namespace: str, replicas=1, image="nginx:1.27", labels=None, containers=None) -> dict:
+def deployment(name: str, namespace: str, *, replicas=1, image="nginx:1.27", labels=None, containers=None) -> dict:
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace, "labels": labels or {"app": name}},
@@ -676,7 +676,7 @@ def test_kubectl_works_against_the_emulator(emu, tmp_path):
     env = dict(os.environ, KUBECONFIG=str(emu.kubeconfig), HOME=str(tmp_path))
 
     def kubectl(*args, stdin=None):
-        proc = subprocess.run([KUBECTL, "--kubeconfig", str(emu.kubeconfig), *args], input=stdin,  # noqa: S603
+        proc = subprocess.run([KUBECTL, "--kubeconfig", str(emu.kubeconfig), *args], input=stdin,
                               capture_output=True, text=True, env=env, timeout=120, check=False)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
@@ -778,7 +778,7 @@ def test_ansible_k8s_apply_is_idempotent_and_check_mode_changes_nothing(emu, tmp
     ansible = str(Path(sys.executable).parent / "ansible-playbook")
 
     def run(book, *args):
-        proc = subprocess.run([ansible, "-i", "localhost,", str(book), "-e", "@%s" % extra, *args],  # noqa: S603
+        proc = subprocess.run([ansible, "-i", "localhost,", str(book), "-e", "@%s" % extra, *args],
                               cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
         return _recap(proc.stdout)

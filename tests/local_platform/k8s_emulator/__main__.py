@@ -69,7 +69,7 @@ async def serve(args: argparse.Namespace) -> None:
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 - only way to learn a port-0 bind
+    port = site._server.sockets[0].getsockname()[1]
     server = "http://%s:%d" % (args.host, port)
     if args.kubeconfig_out:
         write_kubeconfig(args.kubeconfig_out, server)

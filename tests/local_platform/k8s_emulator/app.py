@@ -120,8 +120,8 @@ _SELECTOR_SPLIT = re.compile(r",(?![^()]*\))")
 
 def parse_label_selector(text: str):
     reqs = []
-    for part in _SELECTOR_SPLIT.split(text or ""):
-        part = part.strip()
+    for raw in _SELECTOR_SPLIT.split(text or ""):
+        part = raw.strip()
         if not part:
             continue
         match = re.match(r"^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$", part)
@@ -163,8 +163,8 @@ def labels_match(reqs, labels: dict) -> bool:
 
 def parse_field_selector(text: str):
     reqs = []
-    for part in (text or "").split(","):
-        part = part.strip()
+    for raw in (text or "").split(","):
+        part = raw.strip()
         if not part:
             continue
         match = re.match(r"^([\w.]+)\s*(==|!=|=)\s*(.*)$", part)
@@ -305,7 +305,7 @@ class Emulator:
         except web.HTTPException as exc:
             status = exc.status
             raise
-        except Exception as exc:  # noqa: BLE001 - the client must get a Status, not a dropped connection
+        except Exception as exc:
             status = 500
             print("k8s-emulator: internal error on %s %s: %r" % (request.method, request.path_qs, exc),
                   file=sys.stderr)
@@ -346,7 +346,7 @@ class Emulator:
         try:
             re.compile(regex)
         except re.error as exc:
-            raise ApiError(400, "BadRequest", "path_regex: %s" % exc)
+            raise ApiError(400, "BadRequest", "path_regex: %s" % exc) from exc
         self.faults.append({"status": status, "count": count, "path_regex": regex})
         return json_response({"faults": self.faults}, 201)
 
@@ -368,7 +368,7 @@ class Emulator:
         try:
             self.backends.append(proxy.parse_backend(body.get("backend", "")))
         except ValueError as exc:
-            raise ApiError(400, "BadRequest", str(exc))
+            raise ApiError(400, "BadRequest", str(exc)) from exc
         return json_response({"backends": [b.to_dict() for b in self.backends]}, 201)
 
     # ------------------------------------------------------ discovery
@@ -504,7 +504,7 @@ class Emulator:
         try:
             return yaml.safe_load(raw)
         except yaml.YAMLError as exc:
-            raise ApiError(400, "BadRequest", "error decoding request body: %s" % exc)
+            raise ApiError(400, "BadRequest", "error decoding request body: %s" % exc) from exc
 
     def _respond(self, request, rtype: sch.ResourceType, obj: dict, status: int = 200):
         out = self._present(rtype, obj)
@@ -591,7 +591,7 @@ class Emulator:
 
     # ------------------------------------------------------------ writes
 
-    def _write(self, rtype, old: dict | None, new: dict, manager: str, operation: str, dry_run: bool = False,
+    def _write(self, rtype, old: dict | None, new: dict, *, manager: str, operation: str, dry_run: bool = False,
                subresource: str = "", applied: bool = False) -> tuple[dict, bool]:
         """Default, validate, fake status and store `new`; return (object, changed).
 
@@ -602,7 +602,8 @@ class Emulator:
         name = meta.get("name")
         if not name:
             if old is None and meta.get("generateName"):
-                name = meta["generateName"] + "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
+                name = meta["generateName"] + "".join(random.choices(  # noqa: S311 - names, not secrets
+                    string.ascii_lowercase + string.digits, k=5))
                 meta["name"] = name
             else:
                 raise self._invalid(rtype, "", [{"reason": "FieldValueRequired", "field": "metadata.name",
@@ -655,8 +656,8 @@ class Emulator:
         if subresource != "status":
             fake.fake_status(rtype.kind, new, ts, self._nodes())
         if not applied:
-            new = patches.record_update(old, new, self._root_schema(rtype), manager, rtype.api_version, ts,
-                                        subresource)
+            new = patches.record_update(old, new, self._root_schema(rtype), manager=manager,
+                                        api_version=rtype.api_version, now=ts, subresource=subresource)
         if old is not None:
             if _without_rv(old) == _without_rv(new):
                 return old, False
@@ -736,7 +737,8 @@ class Emulator:
         if name and self.store.get((rtype.group, rtype.plural), namespace or "", name) is not None:
             raise ApiError(409, "AlreadyExists", '%s "%s" already exists' % (_resource_ref(rtype), name),
                            {"name": name, "group": rtype.group, "kind": rtype.plural})
-        obj, _ = self._write(rtype, None, body, self._manager(request), "Update", self._dry_run(request))
+        obj, _ = self._write(rtype, None, body, manager=self._manager(request), operation="Update",
+                             dry_run=self._dry_run(request))
         return self._respond(request, rtype, obj, 201)
 
     async def replace(self, request, rtype, namespace, name, sub):
@@ -745,7 +747,8 @@ class Emulator:
         wanted_rv = body["metadata"].get("resourceVersion")
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise self._conflict(rtype, name)
-        obj, _ = self._write(rtype, old, body, self._manager(request), "Update", self._dry_run(request),
+        obj, _ = self._write(rtype, old, body, manager=self._manager(request), operation="Update",
+                             dry_run=self._dry_run(request),
                              subresource=sub or "")
         return self._respond(request, rtype, obj)
 
@@ -778,12 +781,14 @@ class Emulator:
                 merged["status"] = patches.merge_patch(old.get("status") or {}, config.get("status") or {})
             else:
                 try:
-                    merged = patches.server_side_apply(old, config, root, manager, force, rtype.api_version, now())
+                    merged = patches.server_side_apply(old, config, root, manager=manager, force=force,
+                                                       api_version=rtype.api_version, now=now())
                 except patches.PatchError as err:
                     raise ApiError(err.code, err.reason, err.message,
                                    {"name": name, "group": rtype.group, "kind": rtype.plural,
-                                    "causes": err.causes})
-            obj, _ = self._write(rtype, old, merged, manager, "Apply", dry_run, subresource=sub or "",
+                                    "causes": err.causes}) from err
+            obj, _ = self._write(rtype, old, merged, manager=manager, operation="Apply", dry_run=dry_run,
+                                 subresource=sub or "",
                                  applied=True)
             return self._respond(request, rtype, obj, 200 if old is not None else 201)
         if old is None:
@@ -803,14 +808,15 @@ class Emulator:
                                "accepted media types include: %s, %s, %s, %s" % (JSONPATCH, MERGE, APPLY,
                                                                                   STRATEGIC))
         except patches.PatchError as err:
-            raise ApiError(err.code, err.reason, err.message)
+            raise ApiError(err.code, err.reason, err.message) from err
         if not isinstance(new, dict):
             raise ApiError(422, "Invalid", "patch result is not an object")
         wanted_rv = (new.get("metadata") or {}).get("resourceVersion")
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise self._conflict(rtype, name)
         new = self._check_body(rtype, new, namespace, name)
-        obj, _ = self._write(rtype, old, new, self._manager(request), "Update", dry_run, subresource=sub or "")
+        obj, _ = self._write(rtype, old, new, manager=self._manager(request), operation="Update", dry_run=dry_run,
+                             subresource=sub or "")
         return self._respond(request, rtype, obj)
 
     async def scale(self, request, rtype, namespace, name):
@@ -845,7 +851,8 @@ class Emulator:
                                                "message": "Invalid value: must be a non-negative integer"}])
         new = copy.deepcopy(old)
         new["spec"]["replicas"] = replicas
-        obj, _ = self._write(rtype, old, new, self._manager(request), "Update", self._dry_run(request),
+        obj, _ = self._write(rtype, old, new, manager=self._manager(request), operation="Update",
+                             dry_run=self._dry_run(request),
                              subresource="scale")
         return json_response(to_scale(obj))
 
@@ -944,7 +951,7 @@ class Emulator:
         try:
             return await proxy.forward(request, self.session, backend.url, path)
         except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
-            raise ApiError(503, "ServiceUnavailable", "error trying to reach service: %s" % exc)
+            raise ApiError(503, "ServiceUnavailable", "error trying to reach service: %s" % exc) from exc
 
 
 def path_pattern(path: str) -> str:

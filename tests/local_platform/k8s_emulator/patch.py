@@ -53,9 +53,10 @@ def json_patch(target: dict, ops: Any) -> dict:
     try:
         return jsonpatch.JsonPatch(ops).apply(copy.deepcopy(target))
     except (jsonpatch.JsonPatchConflict, jsonpatch.JsonPatchTestFailed) as exc:
-        raise PatchError(422, "Invalid", "the server rejected our request due to an error in our request: %s" % exc)
+        raise PatchError(422, "Invalid",
+                         "the server rejected our request due to an error in our request: %s" % exc) from exc
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError) as exc:
-        raise PatchError(400, "BadRequest", "invalid json patch: %s" % exc)
+        raise PatchError(400, "BadRequest", "invalid json patch: %s" % exc) from exc
 
 
 # ------------------------------------------------------------ strategic merge
@@ -172,19 +173,19 @@ def field_set(obj: dict, root: dict | None) -> set[tuple]:
 def _collect(value: Any, node: dict | None, prefix: tuple, out: set) -> None:
     if isinstance(value, dict) and value:
         for key, child in value.items():
-            _collect(child, sch.child_schema(node, key), prefix + (key,), out)
+            _collect(child, sch.child_schema(node, key), (*prefix, key), out)
     elif isinstance(value, list) and value:
         keys = _map_keys(node)
         if keys and all(isinstance(i, dict) for i in value):
             item_node = sch.items_schema(node)
             for item in value:
-                ipath = prefix + (("k", _item_key(item, keys)),)
+                ipath = (*prefix, ("k", _item_key(item, keys)))
                 out.add(ipath)
                 for key, child in item.items():
-                    _collect(child, sch.child_schema(item_node, key), ipath + (key,), out)
+                    _collect(child, sch.child_schema(item_node, key), (*ipath, key), out)
         elif _is_set(node):
             for item in value:
-                out.add(prefix + (("v", json.dumps(item, sort_keys=True)),))
+                out.add((*prefix, ("v", json.dumps(item, sort_keys=True))))
         else:
             out.add(prefix)
     else:
@@ -311,7 +312,7 @@ def from_fields_v1(tree: dict, prefix: tuple = ()) -> set[tuple]:
         if key == ".":
             out.add(prefix)
             continue
-        out |= from_fields_v1(child or {}, prefix + (_decode_part(key),))
+        out |= from_fields_v1(child or {}, (*prefix, _decode_part(key)))
     return out
 
 
@@ -335,7 +336,7 @@ def _format_path(path: tuple) -> str:
     return out
 
 
-def server_side_apply(live: dict | None, config: dict, root: dict | None, manager: str, force: bool,
+def server_side_apply(live: dict | None, config: dict, root: dict | None, *, manager: str, force: bool,
                       api_version: str, now: str) -> dict:
     """Return the object after `manager` applies `config` (managedFields included)."""
     live = copy.deepcopy(live) if live else {}
@@ -382,10 +383,10 @@ def server_side_apply(live: dict | None, config: dict, root: dict | None, manage
             continue
         remove_path(merged, path, keep)
     sets[mine] = new_set
-    return _write_managed(merged, entries, sets, mine, api_version, now)
+    return _write_managed(merged, entries, sets, mine, api_version=api_version, now=now)
 
 
-def record_update(old: dict | None, new: dict, root: dict | None, manager: str, api_version: str, now: str,
+def record_update(old: dict | None, new: dict, root: dict | None, *, manager: str, api_version: str, now: str,
                   subresource: str = "") -> dict:
     """Give `manager` (an Update operation) ownership of the fields it changed."""
     old = old or {}
@@ -399,10 +400,10 @@ def record_update(old: dict | None, new: dict, root: dict | None, manager: str, 
         if key != mine:
             sets[key] -= changed
     sets[mine] = sets.get(mine, set()) | changed
-    return _write_managed(new, entries, sets, mine, api_version, now)
+    return _write_managed(new, entries, sets, mine, api_version=api_version, now=now)
 
 
-def _write_managed(obj: dict, entries: list[dict], sets: dict, mine: tuple, api_version: str, now: str) -> dict:
+def _write_managed(obj: dict, entries: list[dict], sets: dict, mine: tuple, *, api_version: str, now: str) -> dict:
     obj = copy.deepcopy(obj)
     out = []
     seen = set()

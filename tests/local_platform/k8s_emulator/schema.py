@@ -356,8 +356,8 @@ def _error_causes(err: jsonschema.ValidationError) -> list[dict]:
         extras = [k for k in (err.instance or {}) if k not in known]
         base = list(err.absolute_path)
         return [{"reason": "FieldValueInvalid",
-                 "message": 'unknown field "%s"' % _field_path(base + [k]),
-                 "field": _field_path(base + [k])} for k in extras]
+                 "message": 'unknown field "%s"' % _field_path([*base, k]),
+                 "field": _field_path([*base, k])} for k in extras]
     path = _field_path(err.absolute_path) or "<root>"
     value = json.dumps(err.instance)[:200]
     if err.validator == "type":

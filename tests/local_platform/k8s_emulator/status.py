@@ -55,9 +55,9 @@ def apply_defaults(kind: str, obj: dict, old: dict | None, allocate_ip) -> None:
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
     if not isinstance(spec, dict):
         spec = None
-    if kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Job") and spec is not None:
-        if isinstance(spec.get("template"), dict):
-            _pod_template_defaults(spec["template"])
+    workload = kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Job")
+    if workload and spec is not None and isinstance(spec.get("template"), dict):
+        _pod_template_defaults(spec["template"])
     if kind == "CronJob" and spec is not None:
         job_template = (spec.get("jobTemplate") or {}).get("spec") or {}
         if isinstance(job_template.get("template"), dict):
@@ -114,9 +114,8 @@ def apply_defaults(kind: str, obj: dict, old: dict | None, allocate_ip) -> None:
     elif kind == "StorageClass":
         obj.setdefault("reclaimPolicy", "Delete")
         obj.setdefault("volumeBindingMode", "Immediate")
-    elif kind == "NetworkPolicy" and spec is not None:
-        if "policyTypes" not in spec:
-            spec["policyTypes"] = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
+    elif kind == "NetworkPolicy" and spec is not None and "policyTypes" not in spec:
+        spec["policyTypes"] = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
 
 
 def _service_defaults(spec: dict, old_spec: dict, allocate_ip) -> None:
@@ -159,8 +158,9 @@ class IPAllocator:
         raise RuntimeError("service IP range exhausted")
 
 
-def _condition(old_status: dict, ctype: str, status: str, reason: str, message: str, now: str,
-               update_time: bool = False) -> dict:
+def _condition(old_status: dict, spec: tuple[str, str, str, str], now: str, update_time: bool = False) -> dict:
+    """spec is (type, status, reason, message); an unchanged condition keeps its timestamps."""
+    ctype, status, reason, message = spec
     for cond in old_status.get("conditions") or []:
         if cond.get("type") == ctype and cond.get("status") == status and cond.get("reason") == reason:
             return copy.deepcopy(cond)
@@ -216,11 +216,11 @@ def fake_status(kind: str, obj: dict, now: str, nodes: list[dict]) -> None:
             "observedGeneration": gen, "replicas": replicas, "updatedReplicas": replicas,
             "readyReplicas": replicas, "availableReplicas": replicas,
             "conditions": [
-                _condition(old, "Available", "True", "MinimumReplicasAvailable",
-                           "Deployment has minimum availability.", now, True),
-                _condition(old, "Progressing", "True", "NewReplicaSetAvailable",
-                           'ReplicaSet "%s-%s" has successfully progressed.' % (
-                               meta.get("name"), _template_hash(spec)), now, True),
+                _condition(old, ("Available", "True", "MinimumReplicasAvailable",
+                                 "Deployment has minimum availability."), now, True),
+                _condition(old, ("Progressing", "True", "NewReplicaSetAvailable",
+                                 'ReplicaSet "%s-%s" has successfully progressed.' % (
+                                     meta.get("name"), _template_hash(spec))), now, True),
             ],
         }
     elif kind == "ReplicaSet":
@@ -248,10 +248,10 @@ def fake_status(kind: str, obj: dict, now: str, nodes: list[dict]) -> None:
                 "startTime": old.get("startTime", now), "completionTime": old.get("completionTime", now),
                 "succeeded": done, "ready": 0, "terminating": 0, "uncountedTerminatedPods": {},
                 "conditions": [
-                    _condition(old, "SuccessCriteriaMet", "True", "CompletionsReached",
-                               "Reached expected number of succeeded pods", now),
-                    _condition(old, "Complete", "True", "CompletionsReached",
-                               "Reached expected number of succeeded pods", now),
+                    _condition(old, ("SuccessCriteriaMet", "True", "CompletionsReached",
+                                     "Reached expected number of succeeded pods"), now),
+                    _condition(old, ("Complete", "True", "CompletionsReached",
+                                     "Reached expected number of succeeded pods"), now),
                 ],
             }
             for cond in obj["status"]["conditions"]:
@@ -268,7 +268,7 @@ def fake_status(kind: str, obj: dict, now: str, nodes: list[dict]) -> None:
             "phase": "Running", "qosClass": "BestEffort", "podIP": old.get("podIP", "10.0.%d.%d" % (
                 int(hashlib.sha256(meta.get("uid", "").encode()).hexdigest()[:2], 16), 10)),
             "startTime": old.get("startTime", created),
-            "conditions": [_condition(old, ctype, "True", "", "", created)
+            "conditions": [_condition(old, (ctype, "True", "", ""), created)
                            for ctype in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
             "containerStatuses": [{"name": c.get("name"), "image": c.get("image"), "imageID": "",
                                    "ready": True, "started": True, "restartCount": 0,
@@ -290,13 +290,14 @@ def fake_status(kind: str, obj: dict, now: str, nodes: list[dict]) -> None:
             "acceptedNames": names,
             "storedVersions": [v["name"] for v in spec.get("versions") or [] if v.get("storage")],
             "conditions": [
-                _condition(old, "NamesAccepted", "True", "NoConflicts", "no conflicts found", now),
-                _condition(old, "Established", "True", "InitialNamesAccepted",
-                           "the initial names have been accepted", now),
+                _condition(old, ("NamesAccepted", "True", "NoConflicts", "no conflicts found"), now),
+                _condition(old, ("Established", "True", "InitialNamesAccepted",
+                                 "the initial names have been accepted"), now),
             ],
         }
     elif kind == "APIService":
-        obj["status"] = {"conditions": [_condition(old, "Available", "True", "Local", "Local APIServices are always available", now)]}
+        obj["status"] = {"conditions": [
+            _condition(old, ("Available", "True", "Local", "Local APIServices are always available"), now)]}
 
 
 def make_nodes(cpu: int = 3, gpu: int = 1) -> list[dict]:

@@ -27,10 +27,7 @@ class Store:
 
     def list(self, key: Key, namespace: str | None = None) -> list[dict]:
         bucket = self.objects.get(key, {})
-        if namespace is None:
-            items = list(bucket.items())
-        else:
-            items = [(k, v) for k, v in bucket.items() if k[0] == namespace]
+        items = list(bucket.items()) if namespace is None else [(k, v) for k, v in bucket.items() if k[0] == namespace]
         return [v for _, v in sorted(items, key=lambda kv: kv[0])]
 
     def all_items(self) -> Iterator[tuple[Key, ObjKey, dict]]:
