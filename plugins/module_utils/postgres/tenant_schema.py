@@ -67,7 +67,7 @@ def tenant_identifier(tenant):
     tenant objects apart from everything else in the database and lets a name that starts
     with a digit still be a plain identifier.
     """
-    if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
+    if not isinstance(tenant, str) or not TENANT_RE.fullmatch(tenant):
         raise TenantSchemaError(
             "tenant: %r is not a DNS-1123 label (lowercase a-z, 0-9 and '-', starting and "
             "ending with a letter or digit, at most 63 characters); use the tenant name from "
@@ -76,7 +76,7 @@ def tenant_identifier(tenant):
 
 
 def validate_identifier(field, value, kind='role'):
-    if not isinstance(value, str) or not IDENT_RE.match(value):
+    if not isinstance(value, str) or not IDENT_RE.fullmatch(value):
         raise TenantSchemaError(
             "%s: %r is not a valid identifier; it must match ^[a-z_][a-z0-9_]{0,62}$ "
             "(lowercase letters, digits and '_', at most 63 characters)" % (field, value))
@@ -104,7 +104,7 @@ def normalize_timeout(value):
     if value is None:
         return None
     text = str(value).strip().replace(' ', '')
-    if not TIMEOUT_RE.match(text):
+    if not TIMEOUT_RE.fullmatch(text):
         raise TenantSchemaError(
             "statement_timeout: %r is not a duration; use milliseconds as an integer or a "
             "number with one of the units ms, s, min, h, d (e.g. '30s')" % (value,))
@@ -136,7 +136,7 @@ class Desired(object):
             raise TenantSchemaError("owner_role, app_role and readonly_role must be three different "
                                     "names, got %s" % ', '.join(roles))
         self.database = params.get('database') or 'openwebui'
-        if not isinstance(self.database, str) or not IDENT_RE.match(self.database):
+        if not isinstance(self.database, str) or not IDENT_RE.fullmatch(self.database):
             raise TenantSchemaError("database: %r is not a valid database name; it must match "
                                     "^[a-z_][a-z0-9_]{0,62}$" % (self.database,))
         login_db = params.get('login_db')
@@ -162,7 +162,7 @@ class Desired(object):
         self.statement_timeout = normalize_timeout(params.get('statement_timeout'))
         self.extensions = []
         for ext in params.get('extensions') or []:
-            if not isinstance(ext, str) or not EXTENSION_RE.match(ext):
+            if not isinstance(ext, str) or not EXTENSION_RE.fullmatch(ext):
                 raise TenantSchemaError("extensions: %r is not a valid extension name "
                                         "(^[a-z_][a-z0-9_-]{0,62}$)" % (ext,))
             if ext not in self.extensions:
