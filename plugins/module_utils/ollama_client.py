@@ -197,7 +197,7 @@ def iter_ndjson(response, max_line=MAX_LINE_BYTES, chunk_size=READ_CHUNK):
         except http_client.IncompleteRead as exc:
             chunk, truncated = exc.partial, exc
         except (socket.timeout, http_client.HTTPException, OSError) as exc:
-            raise StreamInterrupted("connection dropped mid-stream: %s" % _describe(exc))
+            raise StreamInterrupted("connection dropped mid-stream: %s" % _describe(exc)) from exc
         if chunk:
             pending.extend(chunk)
             start = 0
@@ -225,7 +225,7 @@ def _decode_line(line):
     try:
         obj = json.loads(line.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
-        raise OllamaError("invalid JSON line in stream: %r" % line[:200])
+        raise OllamaError("invalid JSON line in stream: %r" % line[:200]) from None
     if not isinstance(obj, dict):
         raise OllamaError("unexpected JSON line in stream: %r" % line[:200])
     return obj
@@ -279,7 +279,7 @@ def backoff_delays(retries, retry_delay, cap=MAX_BACKOFF):
     return [min(cap, float(retry_delay) * (2 ** attempt)) for attempt in range(retries)]
 
 
-def call_with_retries(operation, retries, retry_delay, deadline, describe, sleep=time.sleep, clock=time.monotonic,
+def call_with_retries(operation, retries, retry_delay, deadline, describe, *, sleep=time.sleep, clock=time.monotonic,
                       on_retry=None):
     """Run ``operation`` until it succeeds, a non-retryable error occurs, retries run out or the deadline passes."""
     delays = backoff_delays(retries, retry_delay)
@@ -295,12 +295,12 @@ def call_with_retries(operation, retries, retry_delay, deadline, describe, sleep
                 raise OllamaError(
                     "%s failed after %d attempt(s) (retries=%d): %s. Ollama keeps partially downloaded "
                     "layers, so re-running resumes; raise 'retries'/'retry_delay' for flaky links."
-                    % (describe, attempt, retries, exc.message))
+                    % (describe, attempt, retries, exc.message)) from exc
             wait = delays[attempt - 1]
             remaining = deadline - clock()
             if remaining <= wait:
-                raise OllamaTimeout(
-                    "%s: no time left for retry %d within 'timeout' (last error: %s)" % (describe, attempt, exc.message))
+                raise OllamaTimeout("%s: no time left for retry %d within 'timeout' (last error: %s)"
+                                    % (describe, attempt, exc.message)) from exc
             if on_retry is not None:
                 on_retry(attempt, wait, exc)
             sleep(wait)
@@ -309,7 +309,7 @@ def call_with_retries(operation, retries, retry_delay, deadline, describe, sleep
 class OllamaClient(object):
     """Talks to one Ollama endpoint, directly or through a Kubernetes service proxy."""
 
-    def __init__(self, base_url, headers=None, validate_certs=True, ca_path=None, client_cert=None,
+    def __init__(self, base_url, *, headers=None, validate_certs=True, ca_path=None, client_cert=None,
                  client_key=None, request_timeout=30.0, target=None):
         self.base_url = base_url.rstrip("/")
         self.headers = dict(headers or {})
@@ -333,12 +333,12 @@ class OllamaClient(object):
                             ca_path=self.ca_path, client_cert=self.client_cert, client_key=self.client_key,
                             follow_redirects="safe", use_netrc=False)
         except HTTPError as exc:
-            raise self._http_error(method, path, exc)
+            raise self._http_error(method, path, exc) from exc
         except (URLError, socket.timeout, http_client.HTTPException, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise OllamaConnectionError("cannot reach Ollama at %s (%s %s): %s"
                                         % (self.target, method, path, _describe(reason)
-                                           if isinstance(reason, Exception) else reason))
+                                           if isinstance(reason, Exception) else reason)) from exc
 
     def _http_error(self, method, path, exc):
         try:
@@ -371,7 +371,7 @@ class OllamaClient(object):
             raw = resp.read()
         except (socket.timeout, http_client.HTTPException, OSError) as exc:
             raise OllamaConnectionError("reading %s %s from %s failed: %s" % (method, path, self.target,
-                                                                              _describe(exc)))
+                                                                              _describe(exc))) from exc
         finally:
             resp.close()
         if not raw.strip():
@@ -380,7 +380,7 @@ class OllamaClient(object):
             return json.loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             raise OllamaError("%s %s on %s did not return JSON (is this an Ollama endpoint?): %r"
-                              % (method, path, self.target, raw[:200]))
+                              % (method, path, self.target, raw[:200])) from None
 
     def version(self):
         return self.request_json("GET", "/api/version").get("version")
@@ -413,7 +413,7 @@ class OllamaClient(object):
             body["keep_alive"] = keep_alive
         return self.request_json("POST", "/api/generate", body)
 
-    def pull(self, name, insecure=False, retries=3, retry_delay=5.0, timeout=14400.0, idle_timeout=300.0,
+    def pull(self, name, *, insecure=False, retries=3, retry_delay=5.0, timeout=14400.0, idle_timeout=300.0,
              sleep=time.sleep, clock=time.monotonic, on_retry=None):
         """Pull with resume-on-retry; returns the PullProgress of the successful attempt."""
         deadline = clock() + float(timeout)
@@ -435,11 +435,11 @@ class OllamaClient(object):
                         raise OllamaTimeout("%s did not finish within timeout=%ss (last status: %s)"
                                             % (describe, timeout, progress.last_status))
             except StreamInterrupted as exc:
-                raise StreamInterrupted("%s (last status: %s)" % (exc.message, progress.last_status))
+                raise StreamInterrupted("%s (last status: %s)" % (exc.message, progress.last_status)) from exc
             except OllamaError as exc:
                 if exc.body is not None and "error" in exc.body:
                     raise OllamaError("Ollama at %s failed to pull %r: %s" % (self.target, name, exc.message),
-                                      body=exc.body)
+                                      body=exc.body) from exc
                 raise
             finally:
                 resp.close()

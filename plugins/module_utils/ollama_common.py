@@ -265,7 +265,7 @@ def run_ollama_model(module):
         if module._diff:
             after_names = _names(after_models)
             if module.check_mode and before is None:
-                after_names = sorted(after_names + [name])
+                after_names = sorted([*after_names, name])
             result["diff"] = {"before": {"models": _names(before_models)}, "after": {"models": after_names}}
         finish(model=model_result(after, model_name), state=state)
     except OllamaError as exc:

@@ -147,8 +147,9 @@ EXAMPLES = r"""
 RETURN = r"""
 model:
   description:
-    - The model after the task (for V(absent), as it was before deletion). Details come from Ollama's model listing, which
-      carries the same family / parameter size / quantization values as C(/api/show).
+    - The model after the task (for V(absent), as it was before deletion).
+    - Details come from Ollama's model listing, which carries the same family / parameter size / quantization
+      values as C(/api/show).
     - In check mode for a model that would be pulled, only RV(model.name) is known.
   returned: always
   type: dict

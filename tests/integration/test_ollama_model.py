@@ -30,7 +30,7 @@ def clean(server):
     yield
 
 
-def run_module(tmp_path, module, args, check=False, diff=False, env=None):
+def run_module(tmp_path, module, args, *, check=False, diff=False, env=None):
     """Run one task with ansible-playbook and return the registered result."""
     playbook = tmp_path / "play.yml"
     task = {"name": "under test", module: args, "register": "r", "ignore_errors": True}
@@ -55,7 +55,7 @@ def run_module(tmp_path, module, args, check=False, diff=False, env=None):
     run_env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0")
     run_env.pop("OLLAMA_HOST", None)
     run_env.update(env or {})
-    proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(tmp_path / "result.json") as handle:
         return json.load(handle)

@@ -30,9 +30,9 @@ def ollama(tmp_path_factory):
 
 
 def _kube(api, method, path, body=None):
-    req = urllib.request.Request(api + path, method=method, data=json.dumps(body).encode() if body else None,
+    req = urllib.request.Request(api + path,  # noqa: S310 - the emulator's own http URL method=method, data=json.dumps(body).encode() if body else None,
                                  headers={"Content-Type": "application/json", "Authorization": "Bearer test"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
         return json.loads(resp.read())
 
 
@@ -41,7 +41,7 @@ def kube(tmp_path_factory, ollama):
     state = tmp_path_factory.mktemp("k8s-proxy")
     port = free_port()
     kubeconfig = str(state / "kubeconfig")
-    log = open(state / "k8s.log", "wb")
+    log = open(state / "k8s.log", "wb")  # noqa: SIM115 - outlives this block, closed at teardown
     proc = subprocess.Popen(
         [sys.executable, "-m", "k8s_emulator", "--host", "127.0.0.1", "--port", str(port), "--state-dir",
          str(state / "data"), "--proxy-backend", "tenant-*/ollama:11434=%s" % ollama.url,

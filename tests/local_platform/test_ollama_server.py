@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from ollama_server.harness import OllamaServer  # noqa: E402
+from ollama_server.harness import OllamaServer
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +60,9 @@ def stream_pull(server, model, **extra):
 
 
 def post(server, path, body, method="POST"):
-    req = urllib.request.Request(server.url + path, data=json.dumps(body).encode(), method=method)
+    req = urllib.request.Request(server.url + path, data=json.dumps(body).encode(), method=method)  # noqa: S310
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
             raw = resp.read()
             return resp.status, (json.loads(raw) if raw else None)
     except urllib.error.HTTPError as exc:
@@ -70,7 +70,7 @@ def post(server, path, body, method="POST"):
 
 
 def test_root_and_version(server):
-    with urllib.request.urlopen(server.url + "/") as resp:
+    with urllib.request.urlopen(server.url + "/") as resp:  # noqa: S310
         assert resp.read() == b"Ollama is running"
     assert "version" in server.call("GET", "/api/version")
 

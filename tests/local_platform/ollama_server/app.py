@@ -138,7 +138,7 @@ async def _body(request):
         data = json.loads(raw)
     except ValueError:
         raise web.HTTPBadRequest(text=_dumps({"error": "invalid character in request body"}),
-                                 content_type="application/json")
+                                 content_type="application/json") from None
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text=_dumps({"error": "request body must be a JSON object"}),
                                  content_type="application/json")
@@ -211,7 +211,7 @@ class Handlers:
     async def show(self, request):
         data = await _body(request)
         raw = _model_field(data)
-        key, entry = self.lookup(raw)
+        _key, entry = self.lookup(raw)
         if entry is None:
             return _error(404, "model '%s' not found" % raw)
         spec = catalog.MODELS[entry["base"]]
@@ -261,7 +261,7 @@ class Handlers:
     async def copy(self, request):
         data = await _body(request)
         source, destination = data.get("source", ""), data.get("destination", "")
-        key, entry = self.lookup(source)
+        _key, entry = self.lookup(source)
         if entry is None:
             return _error(404, "model '%s' not found" % source)
         try:
@@ -344,10 +344,7 @@ class Handlers:
                 record.update(completed=total, complete=True)
                 yield {"status": status, "digest": digest, "total": total, "completed": total}
                 continue
-            if index == biggest:
-                steps = max(1, progress_lines or 8)
-            else:
-                steps = 1
+            steps = max(1, progress_lines or 8) if index == biggest else 1
             start = record["completed"]
             # Upstream omits `completed` until the first bytes land.
             first = {"status": status, "digest": digest, "total": total}
@@ -381,9 +378,7 @@ class Handlers:
                 yield {"error": UNKNOWN_MANIFEST}
                 return
             manifest, digest = catalog.build_manifest(base, self.state.version(base))
-            emitted = 0
-            for item in self._plan(manifest, progress_lines):
-                emitted += 1
+            for emitted, item in enumerate(self._plan(manifest, progress_lines), start=1):
                 if emitted % FLUSH_EVERY == 0:
                     self.state.save()
                 yield item
@@ -480,7 +475,7 @@ class Handlers:
         data = await _body(request)
         raw = _model_field(data)
         try:
-            host, namespace, model, tag = names.parse(raw)
+            _host, _namespace, model, tag = names.parse(raw)
         except names.InvalidName:
             return _error(400, "invalid model name")
         base = catalog.resolve("%s:%s" % (model, tag))

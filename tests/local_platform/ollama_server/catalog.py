@@ -30,8 +30,12 @@ CHATML_TEMPLATE = (
     "{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
     "{{ if .Prompt }}<|im_start|>user\n{{ .Prompt }}<|im_end|>\n{{ end }}<|im_start|>assistant\n"
 )
-GEMMA_TEMPLATE = "<start_of_turn>user\n{{ .Prompt }}<end_of_turn>\n<start_of_turn>model\n{{ .Response }}<end_of_turn>\n"
-PHI3_TEMPLATE = "{{ if .System }}<|system|>\n{{ .System }}<|end|>\n{{ end }}<|user|>\n{{ .Prompt }}<|end|>\n<|assistant|>\n"
+GEMMA_TEMPLATE = (
+    "<start_of_turn>user\n{{ .Prompt }}<end_of_turn>\n<start_of_turn>model\n{{ .Response }}<end_of_turn>\n"
+)
+PHI3_TEMPLATE = (
+    "{{ if .System }}<|system|>\n{{ .System }}<|end|>\n{{ end }}<|user|>\n{{ .Prompt }}<|end|>\n<|assistant|>\n"
+)
 EMBED_TEMPLATE = "{{ .Prompt }}"
 
 # base id -> description; every size is bytes of the GGUF blob.
@@ -59,16 +63,20 @@ MODELS = {
                                   embedding=True),
     "qwen2.5:7b": dict(family="qwen2", parameter_size="7.6B", quantization_level="Q4_K_M", size=4683073184,
                        parameter_count=7615616512, context_length=32768, embedding_length=3584,
-                       template=CHATML_TEMPLATE, license_size=11343, params={"stop": ["<|im_start|>", "<|im_end|>"]}),
+                       template=CHATML_TEMPLATE, license_size=11343,
+                       params={"stop": ["<|im_start|>", "<|im_end|>"]}),
     "phi3:3.8b": dict(family="phi3", parameter_size="3.8B", quantization_level="Q4_0", size=2176177120,
                       parameter_count=3821079552, context_length=131072, embedding_length=3072,
-                      template=PHI3_TEMPLATE, license_size=1084, params={"stop": ["<|end|>", "<|user|>", "<|assistant|>"]}),
+                      template=PHI3_TEMPLATE, license_size=1084,
+                      params={"stop": ["<|end|>", "<|user|>", "<|assistant|>"]}),
     "gemma2:9b": dict(family="gemma2", parameter_size="9.2B", quantization_level="Q4_0", size=5443152320,
                       parameter_count=9241705984, context_length=8192, embedding_length=3584,
-                      template=GEMMA_TEMPLATE, license_size=8433, params={"stop": ["<start_of_turn>", "<end_of_turn>"]}),
+                      template=GEMMA_TEMPLATE, license_size=8433,
+                      params={"stop": ["<start_of_turn>", "<end_of_turn>"]}),
     "tinyllama:1.1b": dict(family="llama", parameter_size="1B", quantization_level="Q4_0", size=637699456,
                            parameter_count=1100048384, context_length=2048, embedding_length=2048,
-                           template=CHATML_TEMPLATE, license_size=11357, params={"stop": ["<|im_start|>", "<|im_end|>"]}),
+                           template=CHATML_TEMPLATE, license_size=11357,
+                           params={"stop": ["<|im_start|>", "<|im_end|>"]}),
 }
 
 # Tags that point at the same manifest upstream.
@@ -137,7 +145,7 @@ def build_manifest(base, version):
 
 def blobs_of(manifest):
     """All blobs a pull downloads: the layers and then the config, like upstream."""
-    return list(manifest["layers"]) + [manifest["config"]]
+    return [*manifest["layers"], manifest["config"]]
 
 
 def total_size(manifest):

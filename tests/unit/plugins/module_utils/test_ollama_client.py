@@ -70,7 +70,7 @@ def test_find_model_matches_normalised_names():
     ("", "http://127.0.0.1:11434"),
     ("ollama", "http://ollama:11434"),
     ("10.0.0.5:8080", "http://10.0.0.5:8080"),
-    ("0.0.0.0", "http://0.0.0.0:11434"),
+    ("0.0.0.0", "http://0.0.0.0:11434"),  # noqa: S104 - a string under test, nothing binds
     ("http://ollama.svc", "http://ollama.svc:80"),
     ("https://ollama.example.com/", "https://ollama.example.com:443"),
     ("https://gw.example.com:8443/tenant-a/ollama/", "https://gw.example.com:8443/tenant-a/ollama"),
