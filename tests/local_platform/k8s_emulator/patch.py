@@ -9,13 +9,13 @@ sets or atomic, exactly as the x-kubernetes-list-* markers tell the server.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
 import jsonpatch
 
 from . import schema as sch
+from .store import clone
 
 
 class PatchError(Exception):
@@ -37,8 +37,8 @@ _TOP_SKIP = {"apiVersion", "kind", "status"}
 
 def merge_patch(target: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch)
+    out = clone(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             out.pop(key, None)
@@ -51,7 +51,7 @@ def json_patch(target: dict, ops: Any) -> dict:
     if not isinstance(ops, list):
         raise PatchError(400, "BadRequest", "json patch must be a JSON array of operations")
     try:
-        return jsonpatch.JsonPatch(ops).apply(copy.deepcopy(target))
+        return jsonpatch.JsonPatch(ops).apply(clone(target))
     except (jsonpatch.JsonPatchConflict, jsonpatch.JsonPatchTestFailed) as exc:
         raise PatchError(422, "Invalid",
                          "the server rejected our request due to an error in our request: %s" % exc) from exc
@@ -63,13 +63,13 @@ def json_patch(target: dict, ops: Any) -> dict:
 
 def strategic_merge(target: Any, patch: Any, node: dict | None) -> Any:
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     directive = patch.get("$patch")
     if directive == "replace":
-        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+        return {k: clone(v) for k, v in patch.items() if k != "$patch"}
     if directive == "delete":
         return None
-    out = copy.deepcopy(target) if isinstance(target, dict) else {}
+    out = clone(target) if isinstance(target, dict) else {}
     retain = patch.get("$retainKeys")
     for key, value in patch.items():
         if key.startswith("$deleteFromPrimitiveList/"):
@@ -91,7 +91,7 @@ def strategic_merge(target: Any, patch: Any, node: dict | None) -> Any:
         elif isinstance(value, list):
             out[key] = _smp_list(out.get(key), value, child)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = clone(value)
     if isinstance(retain, list):
         out = {k: v for k, v in out.items() if k in retain}
     return out
@@ -100,15 +100,15 @@ def strategic_merge(target: Any, patch: Any, node: dict | None) -> Any:
 def _smp_list(current: Any, patch: list, node: dict | None) -> list:
     _ltype, _keys, strategy, merge_key = sch.list_info(node)
     if not strategy or "merge" not in strategy or not isinstance(current, list):
-        return [x for x in copy.deepcopy(patch) if not (isinstance(x, dict) and "$patch" in x)]
+        return [x for x in clone(patch) if not (isinstance(x, dict) and "$patch" in x)]
     if not merge_key:
         out = list(current)
         for item in patch:
             if item not in out:
-                out.append(copy.deepcopy(item))
+                out.append(clone(item))
         return out
     item_node = sch.items_schema(node)
-    out = copy.deepcopy(current)
+    out = clone(current)
     for item in patch:
         if not isinstance(item, dict):
             continue
@@ -119,7 +119,7 @@ def _smp_list(current: Any, patch: list, node: dict | None) -> list:
                 out.pop(idx)
             continue
         if idx is None:
-            out.append({k: v for k, v in copy.deepcopy(item).items() if not k.startswith("$")})
+            out.append({k: v for k, v in clone(item).items() if not k.startswith("$")})
         else:
             out[idx] = strategic_merge(out[idx], item, item_node)
     return out
@@ -247,35 +247,36 @@ def remove_path(obj: dict, path: tuple, keep: set[tuple]) -> None:
 
 
 def apply_merge(live: Any, config: Any, node: dict | None) -> Any:
+    """Merge an applied configuration into the live object (both left untouched)."""
+    return _merge_into(clone(live), clone(config), node)
+
+
+def _merge_into(target: Any, config: Any, node: dict | None) -> Any:
+    # Works in place on private copies: copying per level would be quadratic in depth.
     if isinstance(config, dict):
-        out = copy.deepcopy(live) if isinstance(live, dict) else {}
+        out = target if isinstance(target, dict) else {}
         for key, value in config.items():
-            if value is None:
-                continue
-            out[key] = apply_merge(out.get(key), value, sch.child_schema(node, key))
+            if value is not None:
+                out[key] = _merge_into(out.get(key), value, sch.child_schema(node, key))
         return out
-    if isinstance(config, list):
+    if isinstance(config, list) and isinstance(target, list):
         keys = _map_keys(node)
-        if keys and isinstance(live, list) and all(isinstance(i, dict) for i in config):
+        if keys and all(isinstance(i, dict) for i in config):
             item_node = sch.items_schema(node)
-            out = copy.deepcopy(live)
+            index = {_item_key(cur, keys): n for n, cur in enumerate(target) if isinstance(cur, dict)}
             for item in config:
-                ikey = _item_key(item, keys)
-                idx = next((n for n, cur in enumerate(out)
-                            if isinstance(cur, dict) and _item_key(cur, keys) == ikey), None)
+                idx = index.get(_item_key(item, keys))
                 if idx is None:
-                    out.append(apply_merge(None, item, item_node))
+                    target.append(_merge_into(None, item, item_node))
                 else:
-                    out[idx] = apply_merge(out[idx], item, item_node)
-            return out
-        if _is_set(node) and isinstance(live, list):
-            out = copy.deepcopy(live)
+                    target[idx] = _merge_into(target[idx], item, item_node)
+            return target
+        if _is_set(node):
             for item in config:
-                if item not in out:
-                    out.append(copy.deepcopy(item))
-            return out
-        return copy.deepcopy(config)
-    return copy.deepcopy(config)
+                if item not in target:
+                    target.append(item)
+            return target
+    return config
 
 
 # ------------------------------------------------------- managedFields codec
@@ -339,7 +340,7 @@ def _format_path(path: tuple) -> str:
 def server_side_apply(live: dict | None, config: dict, root: dict | None, *, manager: str, force: bool,
                       api_version: str, now: str) -> dict:
     """Return the object after `manager` applies `config` (managedFields included)."""
-    live = copy.deepcopy(live) if live else {}
+    live = clone(live) if live else {}
     new_set = field_set(config, root)
     entries = _owners(live)
     sets = {_entry_key(e): from_fields_v1(e.get("fieldsV1") or {}) for e in entries}
@@ -404,7 +405,7 @@ def record_update(old: dict | None, new: dict, root: dict | None, *, manager: st
 
 
 def _write_managed(obj: dict, entries: list[dict], sets: dict, mine: tuple, *, api_version: str, now: str) -> dict:
-    obj = copy.deepcopy(obj)
+    obj = clone(obj)
     out = []
     seen = set()
     for entry in entries:

@@ -8,7 +8,6 @@ lazily and cached per (apiVersion, kind) because building one resolves a
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import re
@@ -18,6 +17,8 @@ from typing import Any
 import importlib_resources
 import jsonschema
 from referencing import Registry, Resource
+
+from .store import clone
 
 # The single place where the emulated Kubernetes version is pinned.
 K8S_VERSION = "1.32"
@@ -315,6 +316,7 @@ def crd_types(crd: dict) -> list[ResourceType]:
 
 
 _crd_validators: dict[str, tuple[str, Any]] = {}
+_retired_validators: list[Any] = []
 
 
 def crd_validator(rtype: ResourceType):
@@ -323,17 +325,37 @@ def crd_validator(rtype: ResourceType):
     cached = _crd_validators.get(key)
     if cached and cached[0] == raw:
         return cached[1]
-    validator = jsonschema.Draft7Validator(_crd_to_jsonschema(copy.deepcopy(rtype.crd_schema), top=True))
+    validator = jsonschema.Draft7Validator(_crd_to_jsonschema(clone(rtype.crd_schema), top=True))
+    if cached:
+        # Kept alive so its id() is never reused by a newer validator (see validation_causes).
+        _retired_validators.append(cached[1])
     _crd_validators[key] = (raw, validator)
     return validator
 
 
+_validation_cache: dict[str, list[dict]] = {}
+
+
 def validation_causes(rtype: ResourceType, obj: dict) -> list[dict]:
-    """Validate obj against its schema; return Status causes (empty when valid)."""
+    """Validate obj against its schema; return Status causes (empty when valid).
+
+    Results are memoised by content: re-applying unchanged manifests (the
+    idempotence runs) is the common case and schema traversal dominates a write.
+    """
     if rtype.crd_schema is not None:
         validator = crd_validator(rtype)
     else:
         validator = builtin_validator(rtype.group, rtype.version, rtype.kind)
+    # Validators are cached, so id() changes exactly when a CRD's schema does.
+    key = "%d|%s" % (id(validator), json.dumps(obj, sort_keys=True, separators=(",", ":")))
+    if key not in _validation_cache:
+        if len(_validation_cache) > 4096:
+            _validation_cache.clear()
+        _validation_cache[key] = _validate(validator, obj)
+    return clone(_validation_cache[key])
+
+
+def _validate(validator, obj: dict) -> list[dict]:
     causes = []
     for err in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path))):
         causes.extend(_error_causes(err))

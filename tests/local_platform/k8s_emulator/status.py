@@ -8,11 +8,12 @@ idempotent apply must stay a no-op, timestamps included.
 from __future__ import annotations
 
 import base64
-import copy
 import fnmatch
 import hashlib
 import ipaddress
 from typing import Any
+
+from .store import clone
 
 # Kinds whose strategy maintains metadata.generation on the real server.
 GENERATION_KINDS = {
@@ -163,7 +164,7 @@ def _condition(old_status: dict, spec: tuple[str, str, str, str], now: str, upda
     ctype, status, reason, message = spec
     for cond in old_status.get("conditions") or []:
         if cond.get("type") == ctype and cond.get("status") == status and cond.get("reason") == reason:
-            return copy.deepcopy(cond)
+            return clone(cond)
     out = {"type": ctype, "status": status, "reason": reason, "message": message, "lastTransitionTime": now}
     if update_time:
         out["lastUpdateTime"] = now
@@ -283,7 +284,7 @@ def fake_status(kind: str, obj: dict, now: str, nodes: list[dict]) -> None:
         replicas = spec.get("minReplicas", 1)
         obj["status"] = {"currentReplicas": replicas, "desiredReplicas": replicas}
     elif kind == "CustomResourceDefinition":
-        names = copy.deepcopy(spec.get("names") or {})
+        names = clone(spec.get("names") or {})
         names.setdefault("singular", str(names.get("kind", "")).lower())
         names.setdefault("listKind", "%sList" % names.get("kind", ""))
         obj["status"] = {

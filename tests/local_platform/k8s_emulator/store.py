@@ -96,3 +96,12 @@ class Store:
             json.dump(data, handle, separators=(",", ":"))
         os.replace(tmp, path)
         self.dirty = False
+
+
+def clone(value):
+    """Deep copy for JSON-shaped data; several times faster than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
