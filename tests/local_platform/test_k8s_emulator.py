@@ -430,6 +430,54 @@ def test_status_and_scale_subresources(emu):
     assert patched.json()["spec"]["replicas"] == 4
 
 
+def test_immutable_fields_and_label_syntax_are_enforced(emu):
+    make_ns(emu, "imm1")
+    emu.apply(deploy_path("imm1", "web"), deployment("web", "imm1"))
+    moved = deployment("web", "imm1")
+    moved["spec"]["selector"]["matchLabels"]["extra"] = "x"
+    moved["spec"]["template"]["metadata"]["labels"]["extra"] = "x"
+    resp = emu.apply(deploy_path("imm1", "web"), moved)
+    assert resp.status_code == 422
+    assert [c["field"] for c in resp.json()["details"]["causes"]] == ["spec.selector"]
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "rb", "namespace": "imm1"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "a"},
+               "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "imm1"}]}
+    path = "/apis/rbac.authorization.k8s.io/v1/namespaces/imm1/rolebindings"
+    assert emu.req("POST", path, binding).status_code == 201
+    resp = emu.req("PATCH", path + "/rb", {"roleRef": {"name": "b"}}, MERGE)
+    assert (resp.status_code, resp.json()["details"]["causes"][0]["field"]) == (422, "roleRef")
+    bad_label = emu.req("POST", "/api/v1/namespaces/imm1/configmaps",
+                        {"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": "c", "labels": {"app": "has space"}}})
+    assert bad_label.status_code == 422
+    assert bad_label.json()["details"]["causes"][0]["field"] == "metadata.labels[app]"
+
+
+def test_protobuf_bodies_are_refused_with_415(emu):
+    resp = requests.post(emu.url + "/api/v1/namespaces", data=b"k8s\x00\n\x0f", timeout=30,
+                         headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
+    assert (resp.status_code, resp.json()["reason"]) == (415, "UnsupportedMediaType")
+
+
+def test_watch_streams_changes_after_a_resource_version(emu):
+    make_ns(emu, "watch1")
+    path = "/api/v1/namespaces/watch1/configmaps"
+    first = emu.req("POST", path, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}).json()
+    emu.req("POST", path, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "labels": {"w": "1"}}})
+    emu.req("PATCH", path + "/b", {"data": {"k": "v"}}, MERGE)
+    emu.req("DELETE", path + "/b")
+    resp = requests.get(emu.url + path, params={"watch": "true", "timeoutSeconds": "1", "labelSelector": "w=1",
+                                                 "resourceVersion": first["metadata"]["resourceVersion"]},
+                        timeout=30)
+    events = [json.loads(line) for line in resp.text.splitlines()]
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
+        ("ADDED", "b"), ("MODIFIED", "b"), ("DELETED", "b")]
+    resp = requests.get(emu.url + path, params={"watch": "1", "timeoutSeconds": "1"}, timeout=30)
+    names = sorted(json.loads(line)["object"]["metadata"]["name"] for line in resp.text.splitlines())
+    assert names == ["a", "kube-root-ca.crt"]
+
+
 # ---------------------------------------------------------- lists & deletes
 
 def test_label_and_field_selectors(emu):
@@ -696,6 +744,16 @@ def test_kubectl_works_against_the_emulator(emu, tmp_path):
     assert second["status"]["readyReplicas"] == 2
     assert [m["manager"] for m in second["metadata"]["managedFields"]] == ["kubectl"]
     assert "web" in kubectl("get", "deploy", "-n", "kctl")
+    # Commands built on watch and on access reviews.
+    assert "condition met" in kubectl("wait", "--for=condition=Available", "deploy/web", "-n", "kctl",
+                                      "--timeout=60s")
+    assert "successfully rolled out" in kubectl("rollout", "status", "deploy/web", "-n", "kctl", "--timeout=60s")
+    assert kubectl("auth", "can-i", "create", "deployments", "-n", "kctl").strip() == "yes"
+    assert "deployment.apps/web" in kubectl("get", "all", "-n", "kctl")
+    assert "scaled" in kubectl("scale", "deploy/web", "-n", "kctl", "--replicas=3")
+    assert json.loads(kubectl("get", "deploy", "web", "-n", "kctl", "-o", "json"))["status"]["readyReplicas"] == 3
+    kubectl("delete", "ns", "kctl", "--wait=true", "--timeout=60s")
+    assert "kctl" not in kubectl("get", "ns")
 
 
 # ------------------------------------------------------------ ansible-playbook
@@ -754,6 +812,26 @@ CHECK_PLAYBOOK = """
 """
 
 
+ABSENT_PLAYBOOK = """
+- name: Removal
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: Remove the namespace and wait until it is gone
+      kubernetes.core.k8s:
+        state: absent
+        api_version: v1
+        kind: Namespace
+        name: ansible-emu
+        wait: true
+        wait_timeout: 60
+        wait_sleep: 1
+"""
+
+
 def _recap(stdout: str) -> dict:
     doc = json.loads(stdout[stdout.index("{"):])
     return doc["stats"]["localhost"], doc
@@ -792,6 +870,12 @@ def test_ansible_k8s_apply_is_idempotent_and_check_mode_changes_nothing(emu, tmp
     managers = {m["manager"] for m in emu.req("GET", deploy_path("ansible-emu", "web")).json()["metadata"][
         "managedFields"]}
     assert managers == {"llm-saas-platform"}
-    stats, doc = run(check_playbook, "--check")
+    stats, doc = run(check_playbook, "--check", "--diff")
     assert stats["changed"] == 1
     assert emu.req("GET", "/api/v1/namespaces/ansible-emu/configmaps/would-be").status_code == 404
+    absent = tmp_path / "absent.yml"
+    absent.write_text(ABSENT_PLAYBOOK)
+    stats, _ = run(absent)
+    assert stats["changed"] == 1
+    assert emu.req("GET", "/api/v1/namespaces/ansible-emu").status_code == 404
+    assert emu.req("GET", deploy_path("ansible-emu", "web")).status_code == 404

@@ -23,7 +23,7 @@ from . import patch as patches
 from . import proxy
 from . import schema as sch
 from . import status as fake
-from . import tables
+from . import tables, watch
 from .store import Store, clone
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -190,6 +190,7 @@ class Emulator:
     def __init__(self, state_dir: str | None = None, backends: list[proxy.Backend] | None = None,
                  cpu_nodes: int = 3, gpu_nodes: int = 1, port: int = 0) -> None:
         self.store = Store(state_dir)
+        self.events = watch.EventLog()
         self.catalog = Catalog()
         self.ips = fake.IPAllocator()
         self.backends = list(backends or [])
@@ -200,6 +201,7 @@ class Emulator:
         self._flusher: asyncio.Task | None = None
         if not self.store.load():
             self._seed(cpu_nodes, gpu_nodes)
+        self.store.on_change = self.events.record
         for _key, _okey, obj in self.store.all_items():
             if obj.get("kind") == "CustomResourceDefinition":
                 self.catalog.set_crd(obj)
@@ -473,6 +475,10 @@ class Emulator:
         if len(rest) > 3 or (sub is not None and sub not in rtype.subresources):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         method = request.method
+        if rtype.review:
+            if method != "POST" or name is not None:
+                raise ApiError(405, "MethodNotAllowed", "reviews only support create")
+            return await self.review(request, rtype)
         if name is None:
             if method == "GET":
                 return await self.list_objects(request, rtype, namespace)
@@ -496,10 +502,13 @@ class Emulator:
 
     # ----------------------------------------------------------- helpers
 
-    async def _read_json(self, request, content_type: str | None = None) -> Any:
+    async def _read_json(self, request) -> Any:
         raw = await request.read()
         if not raw:
             return {}
+        if "protobuf" in request.headers.get("Content-Type", ""):
+            raise ApiError(415, "UnsupportedMediaType", "the emulator does not decode protobuf bodies; send "
+                           "JSON (kubectl apply/patch and dynamic clients do)")
         try:
             return json.loads(raw)
         except ValueError:
@@ -649,6 +658,8 @@ class Emulator:
             meta.pop("labels")
         causes = sch.validation_causes(rtype, new)
         causes.extend(self._semantic_checks(rtype, new))
+        if old is not None:
+            causes.extend(_immutable_checks(rtype.kind, old, new))
         if causes:
             raise self._invalid(rtype, name, causes)
         if rtype.kind in fake.GENERATION_KINDS or rtype.crd_schema is not None:
@@ -675,8 +686,10 @@ class Emulator:
         return new, True
 
     def _semantic_checks(self, rtype, obj: dict) -> list[dict]:
-        causes = []
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        causes = _label_errors("metadata.labels", (obj.get("metadata") or {}).get("labels"))
+        template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+        causes += _label_errors("spec.template.metadata.labels", (template.get("metadata") or {}).get("labels"))
         if rtype.kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):
             selector = spec.get("selector")
             if not isinstance(selector, dict) or not (selector.get("matchLabels") or selector.get("matchExpressions")):
@@ -822,6 +835,24 @@ class Emulator:
                              subresource=sub or "")
         return self._respond(request, rtype, obj)
 
+    async def review(self, request, rtype):
+        if "protobuf" in request.headers.get("Content-Type", ""):
+            # kubectl auth can-i posts protobuf; the answer does not depend on
+            # the question, so the body is not decoded and JSON is returned.
+            await request.read()
+            body = {"apiVersion": rtype.api_version, "kind": rtype.kind, "metadata": {}, "spec": {}}
+        else:
+            body = self._check_body(rtype, await self._read_json(request), None, None)
+            causes = sch.validation_causes(rtype, body)
+            if causes:
+                raise self._invalid(rtype, "", causes)
+        if rtype.kind == "SelfSubjectRulesReview":
+            body["status"] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                              "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": False}
+        else:
+            body["status"] = {"allowed": True, "reason": "authorization is not emulated"}
+        return json_response(body, 201)
+
     async def scale(self, request, rtype, namespace, name):
         old = self._get_or_404(rtype, namespace, name)
 
@@ -862,10 +893,19 @@ class Emulator:
     # ------------------------------------------------------- read/delete
 
     async def list_objects(self, request, rtype, namespace):
-        if request.query.get("watch") in ("true", "1"):
-            raise ApiError(405, "MethodNotAllowed", "watch is not emulated; poll with list/get instead")
         labels = parse_label_selector(request.query.get("labelSelector", ""))
         fields = parse_field_selector(request.query.get("fieldSelector", ""))
+        if request.query.get("watch") in ("true", "1"):
+            def matches(obj: dict) -> bool:
+                meta = obj.get("metadata") or {}
+                return ((namespace is None or meta.get("namespace") == namespace)
+                        and (not labels or labels_match(labels, meta.get("labels") or {}))
+                        and (not fields or fields_match(fields, obj)))
+
+            key = (rtype.group, rtype.plural)
+            initial = [o for o in self.store.list(key, namespace) if matches(o)]
+            return await watch.serve(request, self.events, key, initial=initial, current_rv=self.store.rv,
+                                     matches=matches, present=lambda obj: self._present(rtype, obj))
         items = []
         for obj in self.store.list((rtype.group, rtype.plural), namespace):
             if labels and not labels_match(labels, (obj.get("metadata") or {}).get("labels") or {}):
@@ -977,6 +1017,55 @@ def path_pattern(path: str) -> str:
     if len(rest) > 3:
         out.append("{path}")
     return "/" + "/".join(out)
+
+
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+def _label_errors(field: str, labels: Any) -> list[dict]:
+    if not isinstance(labels, dict):
+        return []
+    causes = []
+    for key, value in labels.items():
+        prefix, _, name = key.rpartition("/")
+        if (prefix and sch.name_errors("ConfigMap", prefix)) or len(name) > 63 or not _LABEL_NAME.match(name):
+            causes.append({"reason": "FieldValueInvalid", "field": field,
+                           "message": 'Invalid value: "%s": name part must consist of alphanumeric characters, '
+                           "'-', '_' or '.', and must start and end with an alphanumeric character" % key})
+        if isinstance(value, str) and value and (len(value) > 63 or not _LABEL_NAME.match(value)):
+            causes.append({"reason": "FieldValueInvalid", "field": "%s[%s]" % (field, key),
+                           "message": 'Invalid value: "%s": a valid label must be an empty string or consist of '
+                           "alphanumeric characters, '-', '_' or '.' (at most 63)" % value})
+    return causes
+
+
+# (kind, dotted path) pairs the real API server refuses to change after creation.
+_IMMUTABLE = {
+    "Deployment": ["spec.selector"], "StatefulSet": ["spec.selector", "spec.serviceName"],
+    "DaemonSet": ["spec.selector"], "ReplicaSet": ["spec.selector"],
+    "Job": ["spec.selector", "spec.template", "spec.completionMode"],
+    "RoleBinding": ["roleRef"], "ClusterRoleBinding": ["roleRef"],
+    "StorageClass": ["provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"],
+    "Service": ["spec.clusterIP"], "PersistentVolumeClaim": ["spec.storageClassName", "spec.accessModes",
+                                                             "spec.volumeMode", "spec.selector"],
+    "CSIDriver": ["spec.attachRequired", "spec.podInfoOnMount"],
+}
+
+
+def _dig(obj: dict, path: str) -> Any:
+    cur: Any = obj
+    for part in path.split("."):
+        cur = cur.get(part) if isinstance(cur, dict) else None
+    return cur
+
+
+def _immutable_checks(kind: str, old: dict, new: dict) -> list[dict]:
+    paths = list(_IMMUTABLE.get(kind, []))
+    if kind in ("ConfigMap", "Secret") and old.get("immutable"):
+        paths += ["data", "binaryData", "immutable"]
+    return [{"reason": "FieldValueInvalid", "field": path,
+             "message": "Invalid value: %s: field is immutable" % json.dumps(_dig(new, path))}
+            for path in paths if _dig(old, path) != _dig(new, path)]
 
 
 def _spec_part(obj: dict) -> dict:

@@ -39,6 +39,8 @@ class ResourceType:
     short_names: list[str] = field(default_factory=list)
     subresources: tuple[str, ...] = ()
     categories: list[str] = field(default_factory=list)
+    # Create-only review kinds answered on the fly, never stored.
+    review: bool = False
     # Set for kinds served because a CustomResourceDefinition exists.
     crd_schema: dict | None = None
     crd_name: str | None = None
@@ -57,7 +59,7 @@ class ResourceType:
             "singularName": self.singular,
             "namespaced": self.namespaced,
             "kind": self.kind,
-            "verbs": list(VERBS),
+            "verbs": ["create"] if self.review else list(VERBS),
         }
         if self.short_names:
             main["shortNames"] = list(self.short_names)
@@ -195,12 +197,28 @@ def definition_name(group: str, version: str, kind: str) -> str | None:
     return _gvk_index().get((group, version, kind))
 
 
+# Kinds `kubectl get all` lists, as on the real server.
+_ALL_CATEGORY = {"Pod", "Service", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
+                 "HorizontalPodAutoscaler"}
+
+# Authorization is not emulated: every review is answered "allowed" so that
+# `kubectl auth can-i` and preflight checks pass.
+_REVIEWS = [
+    ("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews"),
+    ("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews"),
+    ("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews"),
+]
+
+
 def builtin_types() -> list[ResourceType]:
     out = []
     for group, version, kind, plural, namespaced, short, subs in _BUILTIN:
         if definition_name(group, version, kind) is None:
             raise RuntimeError("pinned schema %s lacks %s/%s %s" % (K8S_VERSION, group, version, kind))
-        out.append(ResourceType(group, version, kind, plural, namespaced, list(short), subs))
+        categories = ["all"] if kind in _ALL_CATEGORY else []
+        out.append(ResourceType(group, version, kind, plural, namespaced, list(short), subs, categories))
+    for group, version, kind, plural in _REVIEWS:
+        out.append(ResourceType(group, version, kind, plural, False, review=True))
     return out
 
 

@@ -19,6 +19,8 @@ class Store:
         self.rv = 0
         self.objects: dict[Key, dict[ObjKey, dict]] = {}
         self.dirty = False
+        # Called as on_change(rv, "ADDED"|"MODIFIED"|"DELETED", key, obj) for watches.
+        self.on_change = None
 
     # ------------------------------------------------------------ access
 
@@ -43,21 +45,33 @@ class Store:
         """Store obj, stamping a fresh resourceVersion (callers only put real changes)."""
         meta = obj["metadata"]
         meta["resourceVersion"] = self.next_rv()
-        self.objects.setdefault(key, {})[(meta.get("namespace") or "", meta["name"])] = obj
+        bucket = self.objects.setdefault(key, {})
+        okey = (meta.get("namespace") or "", meta["name"])
+        existed = okey in bucket
+        bucket[okey] = obj
         self.dirty = True
+        self._emit("MODIFIED" if existed else "ADDED", key, obj)
         return obj
+
+    def _emit(self, etype: str, key: Key, obj: dict) -> None:
+        if self.on_change is not None:
+            self.on_change(self.rv, etype, key, obj)
+
+    def _deleted(self, key: Key, obj: dict) -> None:
+        self.rv += 1
+        self.dirty = True
+        gone = dict(obj, metadata=dict(obj["metadata"], resourceVersion=str(self.rv)))
+        self._emit("DELETED", key, gone)
 
     def delete(self, key: Key, namespace: str, name: str) -> dict | None:
         obj = self.objects.get(key, {}).pop((namespace or "", name), None)
         if obj is not None:
-            self.rv += 1
-            self.dirty = True
+            self._deleted(key, obj)
         return obj
 
     def drop_kind(self, key: Key) -> None:
-        if self.objects.pop(key, None):
-            self.rv += 1
-            self.dirty = True
+        for obj in list(self.objects.pop(key, {}).values()):
+            self._deleted(key, obj)
 
     # ------------------------------------------------------- persistence
 
