@@ -356,8 +356,8 @@ class OllamaClient(object):
             message = ("Kubernetes API server refused the service proxy request to %s (HTTP %s %s): %s"
                        % (self.target, exc.code, body.get("reason", ""), body.get("message", "")))
         elif "error" in body:
-            message = "Ollama at %s answered HTTP %s to %s %s: %s" % (self.target, exc.code, method, path,
-                                                                     body["error"])
+            message = "Ollama at %s answered HTTP %s to %s %s: %s" % (
+                self.target, exc.code, method, path, body["error"])
         else:
             snippet = raw[:200].decode("utf-8", "replace").strip() if raw else ""
             message = "HTTP %s from %s for %s %s%s" % (exc.code, self.target, method, path,

@@ -60,6 +60,7 @@ def ollama_argument_spec():
 
 
 OLLAMA_MUTUALLY_EXCLUSIVE = [("api_url", "service")]
+SHOW_FIELDS = ("details", "model_info", "parameters", "template", "capabilities", "license")
 
 
 def _fail(module, msg, **kwargs):
@@ -288,8 +289,7 @@ def run_ollama_model_info(module):
             item = model_result(entry)
             if params["details"]:
                 show = client.show(item["name"])
-                item["show"] = {k: show.get(k) for k in ("details", "model_info", "parameters", "template",
-                                                          "capabilities", "license") if k in show}
+                item["show"] = dict((k, show[k]) for k in SHOW_FIELDS if k in show)
             out.append(item)
         running = []
         if params["running"]:

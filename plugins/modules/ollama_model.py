@@ -22,7 +22,7 @@ description:
     downloaded layers, so a retry continues where the cut happened. O(timeout) bounds the whole pull.
   - Ollama is reached at O(api_url) or through the Kubernetes API server service proxy with O(service).
 author:
-  - llm_saas platform engineering
+  - llm_saas platform engineering (@llm-saas)
 options:
   name:
     description:

@@ -15,7 +15,7 @@ description:
   - Lists the models an Ollama server has (C(GET /api/tags)) and those currently loaded in memory (C(GET /api/ps)).
   - Talks to the Ollama HTTP API directly or through the Kubernetes API server service proxy; no C(ollama) CLI needed.
 author:
-  - llm_saas platform engineering
+  - llm_saas platform engineering (@llm-saas)
 options:
   names:
     description:
