@@ -1,9 +1,10 @@
 """PostgreSQL for integration tests: the local platform's server, or a private throw-away cluster.
 
-Use from a test module with ``from postgres_fixture import *`` style imports is avoided; instead:
+Use from a test module in this directory (pytest puts it on sys.path):
 
-    pytest_plugins = ["tests.integration.postgres_fixture"]  # not needed: import the fixtures
-    from tests.integration.postgres_fixture import pg_server, pg_database  # noqa: F401
+    import postgres_fixture
+    pg_server = postgres_fixture.pg_server
+    pg_database = postgres_fixture.pg_database
 
 ``pg_server`` (session) yields a ``PgServer``. By default it is the local platform's PostgreSQL
 (``scripts/local-platform start postgres``); set ``LP_TEST_PG=private`` to get a private cluster
@@ -40,7 +41,7 @@ class PgServer:
     host: str
     port: int
     user: str = "postgres"
-    password: str = "postgres"  # noqa: S105 - local throw-away cluster
+    password: str = "postgres"  # local throw-away cluster
     private_dir: Path | None = None
     created_roles: set[str] = field(default_factory=set)
 
@@ -83,11 +84,11 @@ def start_private_cluster() -> PgServer:
     subprocess.run(_as_pg_user([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--pwfile", str(pwfile),
                                 "--auth-host=scram-sha-256", "--auth-local=peer", "-E", "UTF8",
                                 "--locale=C.UTF-8"]),
-                   check=True, capture_output=True)  # noqa: S603
+                   check=True, capture_output=True)
     port = _free_port()
     opts = f"-p {port} -k {sock} -c listen_addresses={HOST} -c fsync=off -c max_connections=60"
     subprocess.run(_as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"),
-                                "-w", "-t", "60", "start"]), check=True, capture_output=True)  # noqa: S603
+                                "-w", "-t", "60", "start"]), check=True, capture_output=True)
     return PgServer(HOST, port, private_dir=base)
 
 
@@ -95,13 +96,13 @@ def stop_private_cluster(server: PgServer) -> None:
     if server.private_dir is None:
         return
     subprocess.run(_as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(server.private_dir / "data"), "-m", "fast",
-                                "-w", "stop"]), check=False, capture_output=True)  # noqa: S603
+                                "-w", "stop"]), check=False, capture_output=True)
     shutil.rmtree(server.private_dir, ignore_errors=True)
 
 
 def _local_platform_server() -> PgServer | None:
     port = int(os.environ.get("LP_PG_PORT", "15432"))
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "local-platform"), "start", "postgres"],  # noqa: S603
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "local-platform"), "start", "postgres"],
                           cwd=REPO, check=False, capture_output=True, text=True)
     if proc.returncode != 0:
         return None

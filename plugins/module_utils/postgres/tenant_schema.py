@@ -20,6 +20,8 @@ import hashlib
 import re
 import struct
 
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.llm_saas.platform.plugins.module_utils.postgres import connection as pgconn
 from ansible_collections.llm_saas.platform.plugins.module_utils.postgres.scram import scram_sha256_verifier
 
@@ -50,7 +52,7 @@ TABLE_APP_PRIVS = frozenset(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE',
 SEQUENCE_APP_PRIVS = frozenset(['USAGE', 'SELECT', 'UPDATE'])
 OBJTYPE_KEYWORD = {'r': 'TABLES', 'S': 'SEQUENCES', 'f': 'FUNCTIONS'}
 PUBLIC = 'PUBLIC'
-REDACTED_PASSWORD = "'********'"
+REDACTED_PASSWORD = "'********'"  # noqa: S105 - the mask shown instead of a password
 
 
 class TenantSchemaError(Exception):
@@ -150,7 +152,8 @@ class Desired(object):
                                     "role without a password")
         if self.password is not None and '\x00' in self.password:
             raise TenantSchemaError("password: must not contain NUL characters")
-        self.update_password = params.get('update_password') or 'on_create'
+        # 'always' re-applies the password to an existing role (after a login check).
+        self.rotate_password = params.get('update_password') == 'always'
         self.rds_iam = bool(params.get('rds_iam'))
         if self.rds_iam and self.password is not None:
             raise TenantSchemaError("password: rds_iam=true authenticates with IAM tokens and takes "
@@ -314,7 +317,7 @@ class Stmt(object):
     ``optional``: failure is turned into a warning (extensions_optional).
     """
 
-    def __init__(self, query, display=None, needs=(), scope='tenant', kind='write', optional=False,
+    def __init__(self, query, *, display=None, needs=(), scope='tenant', kind='write', optional=False,
                  label=None):
         self.query = query
         self.display = display if display is not None else query
@@ -387,7 +390,7 @@ def _role_attr_stmts(name, info, login):
 
 def plan_present(st, d, verifier_factory=scram_sha256_verifier):
     """Statements that bring the catalog to the desired state; [] when nothing drifted."""
-    S, I, L = sql.SQL, sql.Identifier, sql.Literal
+    q, ident, lit = sql.SQL, sql.Identifier, sql.Literal
     plan = []
     roles = st['roles']
     owner, app, ro, schema = d.owner_role, d.app_role, d.readonly_role, d.schema
@@ -400,44 +403,44 @@ def plan_present(st, d, verifier_factory=scram_sha256_verifier):
     if owner in roles:
         plan += _role_attr_stmts(owner, roles[owner], login=False)
     else:
-        plan.append(Stmt(S('CREATE ROLE {} NOLOGIN').format(I(owner)), label='create_owner'))
+        plan.append(Stmt(q('CREATE ROLE {} NOLOGIN').format(ident(owner)), label='create_owner'))
     if app in roles:
         plan += _role_attr_stmts(app, roles[app], login=True)
         if d.connection_limit is not None and roles[app]['connlimit'] != d.connection_limit:
-            plan.append(Stmt(S('ALTER ROLE {} CONNECTION LIMIT {}').format(I(app), L(d.connection_limit))))
-        if (d.password is not None and d.update_password == 'always'
+            plan.append(Stmt(q('ALTER ROLE {} CONNECTION LIMIT {}').format(ident(app), lit(d.connection_limit))))
+        if (d.password is not None and d.rotate_password
                 and st.get('app_password_matches') is not True):
             verifier = verifier_factory(d.password)
-            plan.append(Stmt(S('ALTER ROLE {} PASSWORD {}').format(I(app), L(verifier)),
-                             display=S('ALTER ROLE {} PASSWORD ' + REDACTED_PASSWORD).format(I(app))))
+            plan.append(Stmt(q('ALTER ROLE {} PASSWORD {}').format(ident(app), lit(verifier)),
+                             display=q('ALTER ROLE {} PASSWORD ' + REDACTED_PASSWORD).format(ident(app))))
     else:
-        opts, shown = [S('LOGIN')], [S('LOGIN')]
+        opts, shown = [q('LOGIN')], [q('LOGIN')]
         if d.connection_limit is not None:
-            opts.append(S('CONNECTION LIMIT {}').format(L(d.connection_limit)))
+            opts.append(q('CONNECTION LIMIT {}').format(lit(d.connection_limit)))
             shown.append(opts[-1])
         if d.password is not None:
-            opts.append(S('PASSWORD {}').format(L(verifier_factory(d.password))))
-            shown.append(S('PASSWORD ' + REDACTED_PASSWORD))
-        plan.append(Stmt(S('CREATE ROLE {} {}').format(I(app), S(' ').join(opts)),
-                         display=S('CREATE ROLE {} {}').format(I(app), S(' ').join(shown))))
+            opts.append(q('PASSWORD {}').format(lit(verifier_factory(d.password))))
+            shown.append(q('PASSWORD ' + REDACTED_PASSWORD))
+        plan.append(Stmt(q('CREATE ROLE {} {}').format(ident(app), q(' ').join(opts)),
+                         display=q('CREATE ROLE {} {}').format(ident(app), q(' ').join(shown))))
     if ro:
         if ro in roles:
             plan += _role_attr_stmts(ro, roles[ro], login=False)
         else:
-            plan.append(Stmt(S('CREATE ROLE {} NOLOGIN').format(I(ro))))
+            plan.append(Stmt(q('CREATE ROLE {} NOLOGIN').format(ident(ro))))
 
     if d.rds_iam and not st['app_in_rds_iam']:
         if not st['rds_iam_exists']:
             raise TenantSchemaError("rds_iam: the role rds_iam does not exist on this server (it "
                                     "only exists on Amazon RDS/Aurora); set rds_iam=false")
-        plan.append(Stmt(S('GRANT rds_iam TO {}').format(I(app))))
+        plan.append(Stmt(q('GRANT rds_iam TO {}').format(ident(app))))
     elif not d.rds_iam and st['app_in_rds_iam']:
-        plan.append(Stmt(S('REVOKE rds_iam FROM {}').format(I(app))))
+        plan.append(Stmt(q('REVOKE rds_iam FROM {}').format(ident(app))))
 
     # Schema and its privileges.
     sch = st['schema']
     if sch is None:
-        plan.append(Stmt(S('CREATE SCHEMA {} AUTHORIZATION {}').format(I(schema), I(owner)),
+        plan.append(Stmt(q('CREATE SCHEMA {} AUTHORIZATION {}').format(ident(schema), ident(owner)),
                          needs=[owner]))
         acl = {owner: {'USAGE', 'CREATE'}}
         default_acls = {}
@@ -445,20 +448,20 @@ def plan_present(st, d, verifier_factory=scram_sha256_verifier):
         acl = sch['acl']
         default_acls = st['default_acls']
         if sch['owner'] != owner:
-            plan.append(Stmt(S('ALTER SCHEMA {} OWNER TO {}').format(I(schema), I(owner)),
+            plan.append(Stmt(q('ALTER SCHEMA {} OWNER TO {}').format(ident(schema), ident(owner)),
                              needs=[owner] + ([sch['owner']] if sch['owner'] in d.roles else [])))
     if acl.get(PUBLIC):
-        plan.append(Stmt(S('REVOKE ALL ON SCHEMA {} FROM PUBLIC').format(I(schema)), needs=[owner]))
+        plan.append(Stmt(q('REVOKE ALL ON SCHEMA {} FROM PUBLIC').format(ident(schema)), needs=[owner]))
     want = {app: {'USAGE', 'CREATE'}}
     if ro:
         want[ro] = {'USAGE'}
     grant, revoke = _acl_changes(acl, want)
     for grantee in sorted(grant):
-        plan.append(Stmt(S('GRANT {} ON SCHEMA {} TO {}').format(
-            _privs(grant[grantee]), I(schema), I(grantee)), needs=[owner]))
+        plan.append(Stmt(q('GRANT {} ON SCHEMA {} TO {}').format(
+            _privs(grant[grantee]), ident(schema), ident(grantee)), needs=[owner]))
     for grantee in sorted(revoke):
-        plan.append(Stmt(S('REVOKE {} ON SCHEMA {} FROM {}').format(
-            _privs(revoke[grantee]), I(schema), I(grantee)), needs=[owner]))
+        plan.append(Stmt(q('REVOKE {} ON SCHEMA {} FROM {}').format(
+            _privs(revoke[grantee]), ident(schema), ident(grantee)), needs=[owner]))
 
     # Default privileges: objects created later by the owner (migrations run as owner) or the
     # app stay usable by the app and readable by the read-only role.
@@ -467,38 +470,38 @@ def plan_present(st, d, verifier_factory=scram_sha256_verifier):
         current = default_acls.get((creator, objtype), {})
         grant, revoke = _acl_changes({g: p for g, p in current.items() if g in managed}, want)
         for grantee in sorted(grant):
-            plan.append(Stmt(S('ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT {} ON {} TO {}').format(
-                I(creator), I(schema), _privs(grant[grantee]), S(OBJTYPE_KEYWORD[objtype]), I(grantee)),
+            plan.append(Stmt(q('ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT {} ON {} TO {}').format(
+                ident(creator), ident(schema), _privs(grant[grantee]), q(OBJTYPE_KEYWORD[objtype]), ident(grantee)),
                 needs=[creator]))
         for grantee in sorted(revoke):
-            plan.append(Stmt(S('ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} REVOKE {} ON {} FROM {}').format(
-                I(creator), I(schema), _privs(revoke[grantee]), S(OBJTYPE_KEYWORD[objtype]), I(grantee)),
+            plan.append(Stmt(q('ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} REVOKE {} ON {} FROM {}').format(
+                ident(creator), ident(schema), _privs(revoke[grantee]), q(OBJTYPE_KEYWORD[objtype]), ident(grantee)),
                 needs=[creator]))
     if ro and sch is not None and sch['ro_missing_select']:
         # Tables that existed before the read-only role was enabled.
         owners_needed = [owner, app]
-        plan.append(Stmt(S('GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}').format(I(schema), I(ro)),
+        plan.append(Stmt(q('GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}').format(ident(schema), ident(ro)),
                          needs=owners_needed))
 
     # Database: tenants must not reach the shared database through PUBLIC.
     dacl = st['database_acl']
-    db = I(st['database'])
+    db = ident(st['database'])
     if 'CONNECT' in dacl.get(PUBLIC, set()):
-        plan.append(Stmt(S('REVOKE CONNECT ON DATABASE {} FROM PUBLIC').format(db), scope='database'))
+        plan.append(Stmt(q('REVOKE CONNECT ON DATABASE {} FROM PUBLIC').format(db), scope='database'))
     for grantee in managed:
         if 'CONNECT' not in dacl.get(grantee, set()):
-            plan.append(Stmt(S('GRANT CONNECT ON DATABASE {} TO {}').format(db, I(grantee)),
+            plan.append(Stmt(q('GRANT CONNECT ON DATABASE {} TO {}').format(db, ident(grantee)),
                              scope='database'))
 
     # Per-database role settings: unqualified names resolve in the tenant schema.
     settings = st['role_settings'].get(app, {})
     if settings.get('search_path') != st['search_path']:
         path = [schema] + ([d.extensions_schema] if d.extensions_schema != schema else [])
-        plan.append(Stmt(S('ALTER ROLE {} IN DATABASE {} SET search_path TO {}').format(
-            I(app), db, S(', ').join(I(p) for p in path))))
+        plan.append(Stmt(q('ALTER ROLE {} IN DATABASE {} SET search_path TO {}').format(
+            ident(app), db, q(', ').join(ident(p) for p in path))))
     if d.statement_timeout is not None and settings.get('statement_timeout') != d.statement_timeout:
-        plan.append(Stmt(S('ALTER ROLE {} IN DATABASE {} SET statement_timeout TO {}').format(
-            I(app), db, L(d.statement_timeout))))
+        plan.append(Stmt(q('ALTER ROLE {} IN DATABASE {} SET statement_timeout TO {}').format(
+            ident(app), db, lit(d.statement_timeout))))
 
     # Extensions are database-wide and may already exist for another tenant: never move or drop.
     for ext in d.extensions:
@@ -511,13 +514,13 @@ def plan_present(st, d, verifier_factory=scram_sha256_verifier):
                 st.setdefault('warnings', []).append(msg)
                 continue
             raise TenantSchemaError(msg)
-        plan.append(Stmt(S('CREATE EXTENSION IF NOT EXISTS {} SCHEMA {}').format(I(ext), I(d.extensions_schema)),
-                         scope='database', optional=d.extensions_optional))
+        create = q('CREATE EXTENSION IF NOT EXISTS {} SCHEMA {}').format(ident(ext), ident(d.extensions_schema))
+        plan.append(Stmt(create, scope='database', optional=d.extensions_optional))
     return plan
 
 
 def plan_absent(st, d):
-    S, I = sql.SQL, sql.Identifier
+    q, ident = sql.SQL, sql.Identifier
     plan = []
     existing = [r for r in (d.readonly_role, d.app_role, d.owner_role) if r and r in st['roles']]
     for name in existing:
@@ -533,20 +536,20 @@ def plan_absent(st, d):
             "set drop_data=true to delete the tenant's data" % (d.schema, sch['object_count']))
     if d.terminate_sessions and st['sessions'] and existing:
         plan.append(Stmt(
-            S('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename IN ({}) '
-              'AND pid <> pg_backend_pid()').format(S(', ').join(sql.Literal(r) for r in existing)),
+            q('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename IN ({}) '
+              'AND pid <> pg_backend_pid()').format(q(', ').join(sql.Literal(r) for r in existing)),
             needs=existing, kind='terminate'))
     if sch is not None:
         needs = [sch['owner']] if sch['owner'] in d.roles else []
-        plan.append(Stmt(S('DROP SCHEMA {} {}').format(I(d.schema), S('CASCADE' if d.drop_data else 'RESTRICT')),
+        plan.append(Stmt(q('DROP SCHEMA {} {}').format(ident(d.schema), q('CASCADE' if d.drop_data else 'RESTRICT')),
                          needs=needs))
     if existing:
-        rl = S(', ').join(I(r) for r in existing)
+        rl = q(', ').join(ident(r) for r in existing)
         # REASSIGN first so objects the roles own outside the tenant schema survive (owned by
         # the admin) instead of being dropped with the roles.
-        plan.append(Stmt(S('REASSIGN OWNED BY {} TO CURRENT_USER').format(rl), needs=existing))
-        plan.append(Stmt(S('DROP OWNED BY {}').format(rl), needs=existing, scope='database'))
-        plan.append(Stmt(S('DROP ROLE {}').format(rl), label='drop_roles'))
+        plan.append(Stmt(q('REASSIGN OWNED BY {} TO CURRENT_USER').format(rl), needs=existing))
+        plan.append(Stmt(q('DROP OWNED BY {}').format(rl), needs=existing, scope='database'))
+        plan.append(Stmt(q('DROP ROLE {}').format(rl), label='drop_roles'))
     return plan
 
 
@@ -561,17 +564,17 @@ def add_membership_grants(plan, st, dropped=()):
     if st['current_user_super']:
         return list(plan)
     already = set(r for r, info in st['roles'].items() if info['current_user_member'])
-    S, I = sql.SQL, sql.Identifier
+    q, ident = sql.SQL, sql.Identifier
     out, granted = [], []
     for stmt in plan:
         for role in sorted(stmt.needs):
             if role not in already and role not in granted and role != st['current_user']:
-                out.append(Stmt(S('GRANT {} TO CURRENT_USER').format(I(role)), label='temp_grant'))
+                out.append(Stmt(q('GRANT {} TO CURRENT_USER').format(ident(role)), label='temp_grant'))
                 granted.append(role)
         out.append(stmt)
     for role in granted:
         if role not in dropped:
-            out.append(Stmt(S('REVOKE {} FROM CURRENT_USER').format(I(role)), label='temp_revoke'))
+            out.append(Stmt(q('REVOKE {} FROM CURRENT_USER').format(ident(role)), label='temp_revoke'))
     return out
 
 
@@ -667,7 +670,7 @@ def _execute_plan(cur, plan, check_mode, result):
             try:
                 cur.execute(stmt.query)
             except psycopg.Error as exc:
-                raise TenantSchemaError('%s failed: %s' % (stmt.render(cur), str(exc).strip()))
+                raise TenantSchemaError('%s failed: %s' % (stmt.render(cur), str(exc).strip())) from exc
         result.queries.append(stmt.render(cur))
 
 
@@ -682,7 +685,7 @@ def run(params, check_mode=False, want_diff=False):
             db_locked = False
             while True:
                 st = read_state(cur, d)
-                if (d.state == 'present' and d.password is not None and d.update_password == 'always'
+                if (d.state == 'present' and d.password is not None and d.rotate_password
                         and d.app_role in st['roles']):
                     st['app_password_matches'] = probe_password(params, d)
                     if st['app_password_matches'] is None:
@@ -747,8 +750,6 @@ def argument_spec():
 
 def run_module(module):
     """Everything the thin module does after AnsibleModule() parsed its arguments."""
-    from ansible.module_utils.basic import missing_required_lib
-
     if not pgconn.HAS_PSYCOPG:
         module.fail_json(msg=missing_required_lib('psycopg'), exception=pgconn.PSYCOPG_IMPORT_ERROR)
     params = module.params

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.llm_saas.platform.plugins.module_utils.postgres import connection as pgconn
 from ansible_collections.llm_saas.platform.plugins.module_utils.postgres.tenant_schema import (
     IDENT_PREFIX,
@@ -110,8 +112,6 @@ def _gather(cur, prefix, wanted):
 
 
 def run_module(module):
-    from ansible.module_utils.basic import missing_required_lib
-
     if not pgconn.HAS_PSYCOPG:
         module.fail_json(msg=missing_required_lib('psycopg'), exception=pgconn.PSYCOPG_IMPORT_ERROR)
     try:

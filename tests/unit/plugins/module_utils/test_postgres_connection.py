@@ -90,7 +90,7 @@ def test_scram_verifier_matches_rfc7677_test_vector():
     assert server_signature == _b64d("6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
     client_signature = hmac.new(stored_key, auth_message, hashlib.sha256).digest()
     proof = _b64d("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
-    client_key = bytes(a ^ b for a, b in zip(proof, client_signature))
+    client_key = bytes(a ^ b for a, b in zip(proof, client_signature, strict=True))
     assert hashlib.sha256(client_key).digest() == stored_key
 
 

@@ -88,7 +88,7 @@ def test_tenant_to_identifier_rule(tenant, base):
     "acme\x00", "acme\n", None,
 ])
 def test_hostile_or_invalid_tenant_is_refused_naming_the_field(tenant):
-    with pytest.raises(ts.TenantSchemaError, match="^tenant: "):
+    with pytest.raises(ts.TenantSchemaError, match=r"^tenant: "):
         desired(tenant=tenant)
 
 
@@ -100,7 +100,7 @@ def test_hostile_or_invalid_tenant_is_refused_naming_the_field(tenant):
     ("database", "open-webui"), ("database", 'db"; --'),
 ])
 def test_hostile_or_reserved_names_are_refused_naming_the_field(field, value):
-    with pytest.raises(ts.TenantSchemaError, match="^%s: " % field):
+    with pytest.raises(ts.TenantSchemaError, match=r"^%s: " % field):
         desired(**{field: value})
 
 
@@ -128,7 +128,7 @@ def test_statement_timeout_normalized(value, stored):
 
 @pytest.mark.parametrize("value", ["30s; DROP ROLE x", "-1", "1.5s", "30 seconds", "'30s'", ""])
 def test_statement_timeout_rejects_garbage(value):
-    with pytest.raises(ts.TenantSchemaError, match="^statement_timeout: "):
+    with pytest.raises(ts.TenantSchemaError, match=r"^statement_timeout: "):
         desired(statement_timeout=value)
 
 
@@ -154,7 +154,8 @@ def test_create_plan_on_empty_cluster():
         f"CREATE ROLE \"{APP}\" LOGIN CONNECTION LIMIT 10 PASSWORD '********'",
         f'CREATE SCHEMA "{SCHEMA}" AUTHORIZATION "{OWNER}"',
         f'GRANT USAGE, CREATE ON SCHEMA "{SCHEMA}" TO "{APP}"',
-        f'ALTER DEFAULT PRIVILEGES FOR ROLE "{OWNER}" IN SCHEMA "{SCHEMA}" GRANT SELECT, UPDATE, USAGE ON SEQUENCES TO "{APP}"',
+        f'ALTER DEFAULT PRIVILEGES FOR ROLE "{OWNER}" IN SCHEMA "{SCHEMA}" GRANT SELECT, UPDATE, USAGE ON SEQUENCES '
+        f'TO "{APP}"',
         f'ALTER DEFAULT PRIVILEGES FOR ROLE "{OWNER}" IN SCHEMA "{SCHEMA}" GRANT EXECUTE ON FUNCTIONS TO "{APP}"',
         f'ALTER DEFAULT PRIVILEGES FOR ROLE "{OWNER}" IN SCHEMA "{SCHEMA}" GRANT SELECT, INSERT, UPDATE, DELETE, '
         f'TRUNCATE, REFERENCES, TRIGGER ON TABLES TO "{APP}"',
@@ -242,7 +243,7 @@ def test_tenant_role_equal_to_login_user_is_refused():
 def test_rds_iam_membership():
     d = desired(rds_iam=True)
     st = converged_state(d)
-    with pytest.raises(ts.TenantSchemaError, match="^rds_iam: "):
+    with pytest.raises(ts.TenantSchemaError, match=r"^rds_iam: "):
         ts.plan_present(st, d)
     st["rds_iam_exists"] = True
     assert render(ts.plan_present(st, d)) == [f'GRANT rds_iam TO "{APP}"']
@@ -263,7 +264,7 @@ def test_readonly_role_gets_existing_tables_once():
 def test_extensions_unavailable_fail_or_warn():
     d = desired(extensions=["vector"])
     st = converged_state(desired())
-    with pytest.raises(ts.TenantSchemaError, match="^extensions: 'vector' is not available"):
+    with pytest.raises(ts.TenantSchemaError, match=r"^extensions: 'vector' is not available"):
         ts.plan_present(st, d)
     optional = desired(extensions=["vector"], extensions_optional=True)
     assert ts.plan_present(st, optional) == []
@@ -314,7 +315,7 @@ def test_absent_refuses_while_schema_holds_objects():
     d = desired(state="absent")
     st = converged_state(d)
     st["schema"]["object_count"] = 4
-    with pytest.raises(ts.TenantSchemaError, match="^drop_data: .* 4 objects"):
+    with pytest.raises(ts.TenantSchemaError, match=r"^drop_data: .* 4 objects"):
         ts.plan_absent(st, d)
 
 
@@ -328,7 +329,7 @@ def test_absent_plan_with_data_and_sessions():
     roles = f'"{RO}", "{APP}", "{OWNER}"'
     assert sqls == [
         f'GRANT "{APP}" TO CURRENT_USER', f'GRANT "{OWNER}" TO CURRENT_USER', f'GRANT "{RO}" TO CURRENT_USER',
-        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename IN ('{RO}', '{APP}', '{OWNER}') "
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename IN ('{RO}', '{APP}', '{OWNER}') "  # noqa: S608
         "AND pid <> pg_backend_pid()",
         f'DROP SCHEMA "{SCHEMA}" CASCADE',
         f"REASSIGN OWNED BY {roles} TO CURRENT_USER",
