@@ -756,6 +756,30 @@ def test_kubectl_works_against_the_emulator(emu, tmp_path):
     assert "kctl" not in kubectl("get", "ns")
 
 
+def test_kubernetes_python_client_typed_api_and_watch(emu):
+    from kubernetes import client, config, watch
+
+    api = config.new_client_from_config(str(emu.kubeconfig))
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="pyc")))
+    # Typed models leave apiVersion/kind unset; the URL decides.
+    labels = {"app": "typed"}
+    body = client.V1Deployment(metadata=client.V1ObjectMeta(name="typed"), spec=client.V1DeploymentSpec(
+        selector=client.V1LabelSelector(match_labels=labels),
+        template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=labels), spec=client.V1PodSpec(
+            containers=[client.V1Container(name="c", image="nginx:1.27")]))))
+    created = apps.create_namespaced_deployment("pyc", body)
+    assert (created.spec.replicas, created.status.ready_replicas) == (1, 1)
+    assert created.metadata.managed_fields[0].operation == "Update"
+    with pytest.raises(client.ApiException) as missing:
+        core.read_namespaced_config_map("nope", "pyc")
+    assert missing.value.status == 404
+    seen = [(e["type"], e["object"].metadata.name)
+            for e in watch.Watch().stream(apps.list_namespaced_deployment, "pyc", timeout_seconds=1)]
+    assert seen == [("ADDED", "typed")]
+    assert len(core.list_node(label_selector="nvidia.com/gpu.present=true").items) == 1
+
+
 # ------------------------------------------------------------ ansible-playbook
 
 PLAYBOOK = """

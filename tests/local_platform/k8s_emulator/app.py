@@ -552,8 +552,10 @@ class Emulator:
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the request body must be a JSON/YAML object")
         body = clone(body)
-        api_version = body.get("apiVersion")
-        kind = body.get("kind")
+        # Typed clients may omit apiVersion/kind; the URL decides, as on the real server.
+        api_version = body.setdefault("apiVersion", rtype.api_version) or rtype.api_version
+        kind = body.setdefault("kind", rtype.kind) or rtype.kind
+        body["apiVersion"], body["kind"] = api_version, kind
         if api_version != rtype.api_version or kind != rtype.kind:
             raise ApiError(400, "BadRequest", "the API version in the data (%s) does not match the expected "
                            "API version (%s) or kind %r does not match %r" % (api_version, rtype.api_version,
