@@ -279,7 +279,23 @@ def fake_status(kind: str, obj: dict, now: str, nodes: list[dict]) -> None:
             cond.pop("reason", None)
             cond.pop("message", None)
     elif kind == "Service":
-        obj["status"] = {"loadBalancer": {}}
+        lb = {}
+        if spec.get("type") == "LoadBalancer":
+            ports = [{"port": port.get("port"), "protocol": port.get("protocol", "TCP")}
+                     for port in spec.get("ports") or []]
+            lb = {"ingress": [{"hostname": _elb_hostname(meta), "ports": ports}]}
+        obj["status"] = {"loadBalancer": lb}
+    elif kind == "Ingress":
+        # As if the AWS Load Balancer Controller had provisioned an ALB.
+        obj["status"] = {"loadBalancer": {"ingress": [{"hostname": _elb_hostname(meta)}]}}
+    elif kind == "ResourceQuota":
+        hard = clone(spec.get("hard") or {})
+        obj["status"] = {"hard": hard, "used": {key: "0" for key in hard}} if hard else {}
+    elif kind == "PodDisruptionBudget":
+        obj["status"] = {"observedGeneration": gen, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0,
+                         "disruptionsAllowed": 0, "conditions": [
+                             _condition(old, ("DisruptionAllowed", "False", "InsufficientPods", ""), now)]}
+        obj["status"]["conditions"][0]["observedGeneration"] = gen
     elif kind == "HorizontalPodAutoscaler":
         replicas = spec.get("minReplicas", 1)
         obj["status"] = {"currentReplicas": replicas, "desiredReplicas": replicas}
@@ -299,6 +315,12 @@ def fake_status(kind: str, obj: dict, now: str, nodes: list[dict]) -> None:
     elif kind == "APIService":
         obj["status"] = {"conditions": [
             _condition(old, ("Available", "True", "Local", "Local APIServices are always available"), now)]}
+
+
+def _elb_hostname(meta: dict) -> str:
+    digest = hashlib.sha256(("%s/%s" % (meta.get("namespace"), meta.get("name"))).encode()).hexdigest()
+    return "k8s-%s-%s-%s.us-east-1.elb.amazonaws.com" % (
+        str(meta.get("namespace", ""))[:8], str(meta.get("name", ""))[:8], digest[:10])
 
 
 def make_nodes(cpu: int = 3, gpu: int = 1) -> list[dict]:
