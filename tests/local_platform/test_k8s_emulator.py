@@ -800,6 +800,28 @@ PLAYBOOK = """
         wait_timeout: 60
         wait_sleep: 1
         definition: "{{ objects }}"
+    - name: Apply a CRD and wait until it is established
+      kubernetes.core.k8s:
+        state: present
+        apply: true
+        server_side_apply:
+          field_manager: llm-saas-platform
+        wait: true
+        wait_timeout: 60
+        wait_sleep: 1
+        wait_condition: {type: Established, status: "True"}
+        definition: "{{ crd }}"
+    - name: Apply a custom object of the new kind (discovery cache must refresh)
+      kubernetes.core.k8s:
+        state: present
+        apply: true
+        server_side_apply:
+          field_manager: llm-saas-platform
+        definition:
+          apiVersion: llm-saas.io/v1alpha1
+          kind: Tenant
+          metadata: {name: acme, namespace: ansible-emu}
+          spec: {plan: pro, gpus: 1}
     - name: Find the deployment
       kubernetes.core.k8s_info:
         api_version: apps/v1
@@ -873,7 +895,9 @@ def test_ansible_k8s_apply_is_idempotent_and_check_mode_changes_nothing(emu, tmp
     check_playbook = tmp_path / "check.yml"
     check_playbook.write_text(CHECK_PLAYBOOK)
     extra = tmp_path / "vars.json"
-    extra.write_text(json.dumps({"objects": objects}))
+    crd = _crd()
+    crd["metadata"]["name"] = "tenants.llm-saas.io"
+    extra.write_text(json.dumps({"objects": objects, "crd": crd}))
     env = dict(os.environ, K8S_AUTH_KUBECONFIG=str(emu.kubeconfig), KUBECONFIG=str(emu.kubeconfig),
                ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOCALHOST_WARNING="false",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
@@ -886,7 +910,9 @@ def test_ansible_k8s_apply_is_idempotent_and_check_mode_changes_nothing(emu, tmp
         return _recap(proc.stdout)
 
     stats, _ = run(playbook)
-    assert stats["changed"] == 1 and stats["failures"] == 0
+    assert stats["changed"] == 3 and stats["failures"] == 0
+    tenant = emu.req("GET", "/apis/llm-saas.io/v1alpha1/namespaces/ansible-emu/tenants/acme").json()
+    assert tenant["spec"] == {"plan": "pro", "gpus": 1}
     rv = emu.req("GET", deploy_path("ansible-emu", "web")).json()["metadata"]["resourceVersion"]
     stats, doc = run(playbook)
     assert stats["changed"] == 0, json.dumps(doc["plays"][0]["tasks"][0], indent=1)[:4000]
