@@ -509,6 +509,9 @@ def test_namespace_deletion_removes_everything_in_it(emu):
     emu.req("POST", "/api/v1/namespaces/gone1/secrets",
             {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "v"}})
     assert emu.req("GET", "/api/v1/namespaces/gone1/secrets/s").json()["data"] == {"k": "dg=="}
+    not_base64 = emu.req("POST", "/api/v1/namespaces/gone1/secrets",
+                         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t"}, "data": {"k": "plain text"}})
+    assert (not_base64.status_code, not_base64.json()["reason"]) == (400, "BadRequest")
     assert emu.req("GET", "/api/v1/namespaces/gone1/serviceaccounts/default").status_code == 200
     resp = emu.req("DELETE", "/api/v1/namespaces/gone1")
     assert resp.status_code == 200

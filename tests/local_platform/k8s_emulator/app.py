@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import datetime
 import json
 import random
@@ -655,6 +657,8 @@ class Emulator:
                 new.pop("status", None)
         if rtype.kind == "Namespace":
             meta.setdefault("labels", {})
+        if rtype.kind == "Secret" and rtype.group == "":
+            _check_base64(new.get("data"))
         fake.apply_defaults(rtype.kind, new, old, self.ips.allocate)
         if isinstance(meta.get("labels"), dict) and not meta["labels"]:
             meta.pop("labels")
@@ -1019,6 +1023,16 @@ def path_pattern(path: str) -> str:
     if len(rest) > 3:
         out.append("{path}")
     return "/" + "/".join(out)
+
+
+def _check_base64(data: Any) -> None:
+    for key, value in (data or {}).items() if isinstance(data, dict) else ():
+        try:
+            base64.b64decode(value if isinstance(value, str) else "", validate=True)
+        except (binascii.Error, ValueError) as exc:
+            # The real server fails decoding before validation, hence 400 rather than 422.
+            raise ApiError(400, "BadRequest", 'Secret in version "v1" cannot be handled as a Secret: illegal '
+                           "base64 data in data[%s]" % key) from exc
 
 
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
