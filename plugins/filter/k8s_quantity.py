@@ -69,8 +69,13 @@ def k8s_quantity(value):
     return float(number) * _SUFFIXES[suffix or ""]
 
 
+def k8s_minimum(workload, request_key):
+    """What a workload requests at its minimum replica count: replicas_min x the named request."""
+    return int(workload.get("replicas_min", 0)) * k8s_quantity(workload.get(request_key, 0))
+
+
 class FilterModule:
     """Kubernetes quantity filters."""
 
     def filters(self):
-        return {"k8s_quantity": k8s_quantity}
+        return {"k8s_quantity": k8s_quantity, "k8s_minimum": k8s_minimum}
