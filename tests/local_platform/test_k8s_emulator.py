@@ -520,6 +520,7 @@ def test_namespace_deletion_removes_everything_in_it(emu):
     assert emu.req("GET", "/api/v1/secrets", fieldSelector="metadata.namespace=gone1").json()["items"] == []
     make_ns(emu, "gone1")
     assert emu.req("GET", deploy_path("gone1")).json()["items"] == []
+    assert emu.req("DELETE", "/api/v1/namespaces/kube-system").status_code == 403
 
 
 # -------------------------------------------------------- fake controllers

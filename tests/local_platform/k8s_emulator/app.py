@@ -953,6 +953,9 @@ class Emulator:
 
     async def delete(self, request, rtype, namespace, name):
         obj = self._get_or_404(rtype, namespace, name)
+        if rtype.kind == "Namespace" and rtype.group == "" and name in ("default", "kube-system", "kube-public"):
+            raise ApiError(403, "Forbidden", 'namespaces "%s" is forbidden: this namespace may not be deleted' % name,
+                           {"name": name, "kind": "namespaces"})
         body = await self._read_json(request)
         policy = request.query.get("propagationPolicy") or (body or {}).get("propagationPolicy")
         if policy and policy not in ("Foreground", "Background", "Orphan"):
