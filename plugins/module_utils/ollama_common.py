@@ -212,6 +212,8 @@ def run_ollama_model(module):
     for field in ("retry_delay", "timeout", "idle_timeout"):
         if params[field] <= 0 and not (field == "retry_delay" and params[field] == 0):
             _fail(module, "'%s' must be greater than 0, got %s" % (field, params[field]))
+    if params["keep_alive"] is not None and not params["preload"]:
+        module.warn("'keep_alive' only applies with 'preload: true'; it is ignored")
     client = build_client(module)
     state = params["state"]
     result = {"changed": False, "pull_status": [], "target": client.target}

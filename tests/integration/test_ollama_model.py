@@ -177,6 +177,19 @@ def test_error_line_mid_stream_fails_with_its_message(server, tmp_path):
     assert "no space left on device" in result["msg"]
 
 
+def test_total_timeout_bounds_a_slow_pull(server, tmp_path):
+    server.faults(delay_per_line=0.5)
+    try:
+        result = run_module(tmp_path, "llm_saas.platform.ollama_model",
+                            {"name": "tinyllama", "api_url": server.url, "timeout": 1, "retries": 3})
+    finally:
+        server.clear_faults()
+    assert result["failed"] is True
+    assert "did not finish within timeout=1.0s" in result["msg"]
+    # A deadline is not a dropped connection: no retry.
+    assert server.stats()["requests"]["POST /api/pull"] == 1
+
+
 def test_preload_loads_model_and_info_lists_it(server, tmp_path):
     result = run_module(tmp_path, "llm_saas.platform.ollama_model",
                         {"name": "tinyllama", "api_url": server.url, "preload": True, "keep_alive": "1h"})
