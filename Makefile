@@ -48,6 +48,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint
+	$(BIN)/antsibull-changelog lint
 
 sanity: setup
 	scripts/sanity
