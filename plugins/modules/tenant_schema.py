@@ -36,7 +36,7 @@ description:
     as client-side SCRAM-SHA-256 verifiers, so the cleartext never reaches the server, its logs
     or RV(queries).
 author:
-  - llm_saas platform engineering
+  - llm_saas platform engineering (@llm-saas)
 extends_documentation_fragment:
   - llm_saas.platform.postgres
 attributes:

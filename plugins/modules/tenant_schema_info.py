@@ -15,7 +15,7 @@ description:
     per-database settings, open sessions), size, schema grants and default privileges.
   - Works as a non-superuser (for example the RDS master user); never reads C(pg_authid).
 author:
-  - llm_saas platform engineering
+  - llm_saas platform engineering (@llm-saas)
 extends_documentation_fragment:
   - llm_saas.platform.postgres
 attributes:

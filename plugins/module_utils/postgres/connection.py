@@ -10,7 +10,6 @@ import traceback
 PSYCOPG_IMPORT_ERROR = None
 try:
     import psycopg
-    from psycopg import sql  # noqa: F401  (re-exported for the planners)
     HAS_PSYCOPG = True
 except ImportError:
     HAS_PSYCOPG = False

@@ -384,8 +384,8 @@ def _role_attr_stmts(name, info, login):
             opts.append(kw)
     if not opts:
         return []
-    return [Stmt(sql.SQL('ALTER ROLE {} {}').format(sql.Identifier(name),
-                                                     sql.SQL(' ').join(sql.SQL(o) for o in opts)))]
+    options = sql.SQL(' ').join(sql.SQL(o) for o in opts)
+    return [Stmt(sql.SQL('ALTER ROLE {} {}').format(sql.Identifier(name), options))]
 
 
 def plan_present(st, d, verifier_factory=scram_sha256_verifier):
