@@ -78,7 +78,9 @@ replication:
   description: The replication configuration as EFS describes it, in snake_case (empty when absent).
   returned: always
   type: dict
-  sample: {"source_file_system_id": "fs-0123456789abcdef0", "destinations": [{"region": "us-west-2", "status": "ENABLED"}]}
+  sample:
+    source_file_system_id: fs-0123456789abcdef0
+    destinations: [{"region": "us-west-2", "status": "ENABLED"}]
 destination_file_system_id:
   description: Id of the destination file system.
   returned: when replication exists

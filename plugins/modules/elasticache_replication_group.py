@@ -141,7 +141,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 replication_group:
-  description: The group as described by ElastiCache, in snake_case (empty when absent or in check mode before creation).
+  description:
+    - The group as described by ElastiCache, in snake_case.
+    - Empty when absent, or in check mode before creation.
   returned: always
   type: dict
   sample: {"replication_group_id": "llm-saas-production-redis", "status": "available", "multi_az": "enabled"}

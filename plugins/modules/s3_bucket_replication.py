@@ -89,7 +89,15 @@ options:
           storage_class:
             description: Storage class of the replicas; defaults to the source object's class.
             type: str
-            choices: [STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER, DEEP_ARCHIVE, GLACIER_IR]
+            choices:
+              - STANDARD
+              - REDUCED_REDUNDANCY
+              - STANDARD_IA
+              - ONEZONE_IA
+              - INTELLIGENT_TIERING
+              - GLACIER
+              - DEEP_ARCHIVE
+              - GLACIER_IR
           replica_kms_key_id:
             description: KMS key ARN in the destination region used to encrypt the replicas.
             type: str

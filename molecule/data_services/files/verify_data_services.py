@@ -31,7 +31,8 @@ def bucket(name):
     pab = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
     policy = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
     tls_only = any(
-        st["Effect"] == "Deny" and st.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in ("false", False)
+        st["Effect"] == "Deny"
+        and st.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in ("false", False)
         for st in policy["Statement"]
     )
     return dict(
@@ -74,7 +75,13 @@ def secrets():
             continue
         if desc.get("DeletedDate"):
             continue
-        out.append(dict(name=name, kms_key=desc.get("KmsKeyId"), replica_regions=[r["Region"] for r in desc.get("ReplicationStatus", [])]))
+        out.append(
+            dict(
+                name=name,
+                kms_key=desc.get("KmsKeyId"),
+                replica_regions=[r["Region"] for r in desc.get("ReplicationStatus", [])],
+            )
+        )
     return out
 
 
@@ -107,7 +114,11 @@ def gone():
     left = []
     left += our_buckets()
     left += [s["name"] for s in secrets()]
-    for ident, region in ((PREFIX + "-postgres", REGION), (PREFIX + "-postgres-replica", REGION), (PREFIX + "-postgres-dr", DR)):
+    for ident, region in (
+        (PREFIX + "-postgres", REGION),
+        (PREFIX + "-postgres-replica", REGION),
+        (PREFIX + "-postgres-dr", DR),
+    ):
         inst = instance(ident, region)
         if inst and inst.get("DBInstanceStatus") != "deleting":
             left.append(ident)

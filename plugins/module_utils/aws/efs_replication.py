@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-try:
+try:  # noqa: SIM105
     import botocore
 except ImportError:
     pass  # AnsibleAWSModule reports the missing library
@@ -20,6 +20,7 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 ARGUMENT_SPEC = dict(
@@ -46,7 +47,9 @@ class EfsReplicationError(Exception):
 
 def get_replication(client, file_system_id):
     try:
-        configs = client.describe_replication_configurations(aws_retry=True, FileSystemId=file_system_id)["Replications"]
+        configs = client.describe_replication_configurations(aws_retry=True, FileSystemId=file_system_id)[
+            "Replications"
+        ]
     except is_boto3_error_code("ReplicationNotFound"):
         return None
     return configs[0] if configs else None
@@ -89,7 +92,9 @@ def ensure(client, params, check_mode=False):
         if current_backup != params["backup_policy"]:
             changed = True
             if not check_mode:
-                client.put_backup_policy(aws_retry=True, FileSystemId=fs_id, BackupPolicy={"Status": params["backup_policy"].upper()})
+                client.put_backup_policy(
+                    aws_retry=True, FileSystemId=fs_id, BackupPolicy={"Status": params["backup_policy"].upper()}
+                )
 
     current = get_replication(client, fs_id)
     before["replication"] = _replication_view(current)
@@ -105,14 +110,22 @@ def ensure(client, params, check_mode=False):
     wanted = params["destination"]
     if current is None:
         destination = {"Region": wanted["region"]}
-        for api_key, key in (("FileSystemId", "file_system_id"), ("KmsKeyId", "kms_key_id"), ("AvailabilityZoneName", "availability_zone_name")):
+        for api_key, key in (
+            ("FileSystemId", "file_system_id"),
+            ("KmsKeyId", "kms_key_id"),
+            ("AvailabilityZoneName", "availability_zone_name"),
+        ):
             if wanted.get(key):
                 destination[api_key] = wanted[key]
-        after["replication"] = dict(region=wanted["region"], file_system_id=wanted.get("file_system_id"), status="ENABLING")
+        after["replication"] = dict(
+            region=wanted["region"], file_system_id=wanted.get("file_system_id"), status="ENABLING"
+        )
         changed = True
         if check_mode:
             return _result(changed, None, before, after, params)
-        created = client.create_replication_configuration(aws_retry=True, SourceFileSystemId=fs_id, Destinations=[destination])
+        created = client.create_replication_configuration(
+            aws_retry=True, SourceFileSystemId=fs_id, Destinations=[destination]
+        )
         return _result(changed, created, before, after, params)
 
     view = before["replication"]
@@ -142,10 +155,10 @@ def _result(changed, config, before, after, params):
 
 
 def run_module():
-    from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
-    client = module.client("efs", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=["IncorrectFileSystemLifeCycleState"]))
+    client = module.client(
+        "efs", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=["IncorrectFileSystemLifeCycleState"])
+    )
     try:
         result = ensure(client, module.params, check_mode=module.check_mode)
     except EfsReplicationError as e:

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import time
 
-try:
+try:  # noqa: SIM105
     import botocore
 except ImportError:
     pass  # AnsibleAWSModule reports the missing library
@@ -22,6 +22,7 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
@@ -159,7 +160,13 @@ def desired_state(params, current=None):
         kms_key_id=params.get("kms_key_id"),
         auth_token_enabled=bool(params.get("auth_token")),
     )
-    for key in ("snapshot_retention_limit", "snapshot_window", "engine_version", "preferred_maintenance_window", "auto_minor_version_upgrade"):
+    for key in (
+        "snapshot_retention_limit",
+        "snapshot_window",
+        "engine_version",
+        "preferred_maintenance_window",
+        "auto_minor_version_upgrade",
+    ):
         if params.get(key) is not None:
             desired[key] = params[key]
     if params.get("security_group_ids") is not None:
@@ -312,7 +319,7 @@ def ensure(client, params, check_mode=False):
     current = current_state(group, member, tags)
     desired = desired_state(params, current)
 
-    for key, api_key in IMMUTABLE.items():
+    for key in IMMUTABLE:
         if key == "kms_key_id":
             if not _same_key(current[key], desired[key]):
                 raise ReplicationGroupError(
@@ -363,8 +370,6 @@ def ensure(client, params, check_mode=False):
 
 
 def run_module():
-    from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
     client = module.client(
         "elasticache",

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import copy
 
-try:
+try:  # noqa: SIM105
     import botocore
 except ImportError:
     pass  # AnsibleAWSModule reports the missing library
@@ -22,6 +22,7 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 STORAGE_CLASSES = [
@@ -170,7 +171,15 @@ def normalize(config):
         dest = rule.get("Destination", {})
         normalized_dest = _pick(
             dest,
-            ["Bucket", "StorageClass", "EncryptionConfiguration", "Account", "AccessControlTranslation", "ReplicationTime", "Metrics"],
+            [
+                "Bucket",
+                "StorageClass",
+                "EncryptionConfiguration",
+                "Account",
+                "AccessControlTranslation",
+                "ReplicationTime",
+                "Metrics",
+            ],
         )
         criteria = {}
         for key in ("SseKmsEncryptedObjects", "ReplicaModifications"):
@@ -188,7 +197,7 @@ def normalize(config):
         if criteria:
             normalized["SourceSelectionCriteria"] = criteria
         rules.append(normalized)
-    rules.sort(key=lambda r: (r["ID"] or ""))
+    rules.sort(key=lambda r: r["ID"] or "")
     return {"Role": config.get("Role"), "Rules": rules}
 
 
@@ -215,7 +224,11 @@ def ensure(client, params, check_mode=False):
     desired = build_configuration(params)
     after = normalize(desired)
     if before == after:
-        return dict(changed=False, replication_configuration=_snake(before), diff=dict(before=_snake(before), after=_snake(after)))
+        return dict(
+            changed=False,
+            replication_configuration=_snake(before),
+            diff=dict(before=_snake(before), after=_snake(after)),
+        )
     if not check_mode:
         client.put_bucket_replication(aws_retry=True, Bucket=bucket, ReplicationConfiguration=desired)
     return dict(
@@ -232,8 +245,6 @@ def _snake(config):
 
 
 def run_module():
-    from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
     client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=["NoSuchBucket"]))
     try:

@@ -61,7 +61,9 @@ def stubbed():
 
 def _no_replication(stub):
     stub.add_client_error(
-        "describe_replication_configurations", service_error_code="ReplicationNotFound", http_status_code=404,
+        "describe_replication_configurations",
+        service_error_code="ReplicationNotFound",
+        http_status_code=404,
         expected_params={"FileSystemId": FS},
     )
 
@@ -69,7 +71,11 @@ def _no_replication(stub):
 def test_fresh_file_system_gets_backups_and_replication(stubbed):
     stub, client = stubbed
     stub.add_response("describe_backup_policy", {"BackupPolicy": {"Status": "DISABLED"}}, {"FileSystemId": FS})
-    stub.add_response("put_backup_policy", {"BackupPolicy": {"Status": "ENABLING"}}, {"FileSystemId": FS, "BackupPolicy": {"Status": "ENABLED"}})
+    stub.add_response(
+        "put_backup_policy",
+        {"BackupPolicy": {"Status": "ENABLING"}},
+        {"FileSystemId": FS, "BackupPolicy": {"Status": "ENABLED"}},
+    )
     _no_replication(stub)
     stub.add_response(
         "create_replication_configuration",
@@ -103,8 +109,12 @@ def test_check_mode_only_reads(stubbed):
 
 def test_other_region_fails_naming_the_field(stubbed):
     stub, client = stubbed
-    stub.add_response("describe_replication_configurations", {"Replications": [config(region="eu-west-1")]}, {"FileSystemId": FS})
-    with pytest.raises(efs_replication.EfsReplicationError, match=r"^destination\.region cannot change from eu-west-1 to us-west-2"):
+    stub.add_response(
+        "describe_replication_configurations", {"Replications": [config(region="eu-west-1")]}, {"FileSystemId": FS}
+    )
+    with pytest.raises(
+        efs_replication.EfsReplicationError, match=r"^destination\.region cannot change from eu-west-1 to us-west-2"
+    ):
         efs_replication.ensure(client, params(backup_policy=None))
 
 

@@ -67,7 +67,9 @@ def params(**overrides):
 @pytest.fixture
 def moto_client():
     with mock_aws():
-        raw = boto3.client("elasticache", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+        raw = boto3.client(
+            "elasticache", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
         yield raw, RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff())
 
 
@@ -112,7 +114,12 @@ def test_modify_applies_only_the_difference(moto_client):
     rg.ensure(client, single())
     result = rg.ensure(client, single(snapshot_retention_limit=14, description="renamed"), check_mode=True)
     assert result["changed"] is True
-    assert raw.describe_replication_groups(ReplicationGroupId="llm-redis")["ReplicationGroups"][0]["SnapshotRetentionLimit"] == 7
+    assert (
+        raw.describe_replication_groups(ReplicationGroupId="llm-redis")["ReplicationGroups"][0][
+            "SnapshotRetentionLimit"
+        ]
+        == 7
+    )
     rg.ensure(client, single(snapshot_retention_limit=14, description="renamed"))
     (group,) = raw.describe_replication_groups(ReplicationGroupId="llm-redis")["ReplicationGroups"]
     assert group["SnapshotRetentionLimit"] == 14
@@ -140,7 +147,9 @@ def test_absent_deletes_and_is_idempotent(moto_client):
     raw, client = moto_client
     rg.ensure(client, params())
     assert rg.ensure(client, params(state="absent", wait=False))["changed"] is True
-    assert raw.describe_replication_groups(ReplicationGroupId="llm-redis")["ReplicationGroups"][0]["Status"] == "deleting"
+    assert (
+        raw.describe_replication_groups(ReplicationGroupId="llm-redis")["ReplicationGroups"][0]["Status"] == "deleting"
+    )
     assert rg.ensure(client, params(state="absent", wait=False))["changed"] is False
 
 
@@ -198,17 +207,25 @@ def test_adding_a_replica_uses_increase_replica_count_against_the_real_model():
     raw = boto3.client("elasticache", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     stub = Stubber(raw)
     members = ["llm-redis-001", "llm-redis-002"]
-    stub.add_response("describe_replication_groups", {"ReplicationGroups": [_group(members)]}, {"ReplicationGroupId": "llm-redis"})
+    stub.add_response(
+        "describe_replication_groups", {"ReplicationGroups": [_group(members)]}, {"ReplicationGroupId": "llm-redis"}
+    )
     stub.add_response("describe_cache_clusters", {"CacheClusters": [_cluster()]}, {"CacheClusterId": "llm-redis-001"})
     stub.add_response(
-        "list_tags_for_resource", {"TagList": [{"Key": "Project", "Value": "llm-saas"}]}, {"ResourceName": _group(members)["ARN"]}
+        "list_tags_for_resource",
+        {"TagList": [{"Key": "Project", "Value": "llm-saas"}]},
+        {"ResourceName": _group(members)["ARN"]},
     )
     stub.add_response(
         "increase_replica_count",
         {"ReplicationGroup": _group(members, "modifying")},
         {"ReplicationGroupId": "llm-redis", "NewReplicaCount": 2, "ApplyImmediately": True},
     )
-    stub.add_response("describe_replication_groups", {"ReplicationGroups": [_group(members + ["llm-redis-003"])]}, {"ReplicationGroupId": "llm-redis"})
+    stub.add_response(
+        "describe_replication_groups",
+        {"ReplicationGroups": [_group([*members, "llm-redis-003"])]},
+        {"ReplicationGroupId": "llm-redis"},
+    )
     wanted = params(
         kms_key_id="abcd",
         security_group_ids=["sg-1"],
@@ -228,17 +245,34 @@ def test_engine_upgrade_and_security_groups_go_through_modify():
     raw = boto3.client("elasticache", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     stub = Stubber(raw)
     members = ["llm-redis-001", "llm-redis-002", "llm-redis-003"]
-    stub.add_response("describe_replication_groups", {"ReplicationGroups": [_group(members)]}, {"ReplicationGroupId": "llm-redis"})
-    stub.add_response("describe_cache_clusters", {"CacheClusters": [_cluster("7.0")]}, {"CacheClusterId": "llm-redis-001"})
-    stub.add_response("list_tags_for_resource", {"TagList": [{"Key": "Project", "Value": "llm-saas"}]}, {"ResourceName": _group(members)["ARN"]})
+    stub.add_response(
+        "describe_replication_groups", {"ReplicationGroups": [_group(members)]}, {"ReplicationGroupId": "llm-redis"}
+    )
+    stub.add_response(
+        "describe_cache_clusters", {"CacheClusters": [_cluster("7.0")]}, {"CacheClusterId": "llm-redis-001"}
+    )
+    stub.add_response(
+        "list_tags_for_resource",
+        {"TagList": [{"Key": "Project", "Value": "llm-saas"}]},
+        {"ResourceName": _group(members)["ARN"]},
+    )
     stub.add_response(
         "modify_replication_group",
         {"ReplicationGroup": _group(members, "modifying")},
-        {"ReplicationGroupId": "llm-redis", "EngineVersion": "7.1", "SecurityGroupIds": ["sg-2"], "ApplyImmediately": True},
+        {
+            "ReplicationGroupId": "llm-redis",
+            "EngineVersion": "7.1",
+            "SecurityGroupIds": ["sg-2"],
+            "ApplyImmediately": True,
+        },
     )
-    stub.add_response("describe_replication_groups", {"ReplicationGroups": [_group(members)]}, {"ReplicationGroupId": "llm-redis"})
+    stub.add_response(
+        "describe_replication_groups", {"ReplicationGroups": [_group(members)]}, {"ReplicationGroupId": "llm-redis"}
+    )
     with stub:
-        result = rg.ensure(RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff()), params(security_group_ids=["sg-2"]))
+        result = rg.ensure(
+            RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff()), params(security_group_ids=["sg-2"])
+        )
     stub.assert_no_pending_responses()
     assert result["changed"] is True
 
@@ -247,9 +281,15 @@ def test_three_node_multi_az_group_as_aws_describes_it_is_unchanged():
     raw = boto3.client("elasticache", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     stub = Stubber(raw)
     members = ["llm-redis-001", "llm-redis-002", "llm-redis-003"]
-    stub.add_response("describe_replication_groups", {"ReplicationGroups": [_group(members)]}, {"ReplicationGroupId": "llm-redis"})
+    stub.add_response(
+        "describe_replication_groups", {"ReplicationGroups": [_group(members)]}, {"ReplicationGroupId": "llm-redis"}
+    )
     stub.add_response("describe_cache_clusters", {"CacheClusters": [_cluster()]}, {"CacheClusterId": "llm-redis-001"})
-    stub.add_response("list_tags_for_resource", {"TagList": [{"Key": "Project", "Value": "llm-saas"}]}, {"ResourceName": _group(members)["ARN"]})
+    stub.add_response(
+        "list_tags_for_resource",
+        {"TagList": [{"Key": "Project", "Value": "llm-saas"}]},
+        {"ResourceName": _group(members)["ARN"]},
+    )
     with stub:
         result = rg.ensure(
             RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff()),

@@ -56,7 +56,13 @@ def params(full=False, **overrides):
                 sse_kms_encrypted_objects=full,
                 replica_modifications=False,
                 replication_time_control=False,
-                destination=dict(bucket="dst", storage_class="STANDARD_IA", replica_kms_key_id=KEY, account=None, owner_override=False),
+                destination=dict(
+                    bucket="dst",
+                    storage_class="STANDARD_IA",
+                    replica_kms_key_id=KEY,
+                    account=None,
+                    owner_override=False,
+                ),
             )
         ],
     )
@@ -129,7 +135,18 @@ def test_duplicate_rule_ids_are_rejected_before_any_call():
 
 
 def test_normalize_reads_legacy_v1_prefix_rules():
-    legacy = {"Role": ROLE, "Rules": [{"ID": "a", "Prefix": "models/", "Status": "Enabled", "Priority": 1, "Destination": {"Bucket": "arn:aws:s3:::dst"}}]}
+    legacy = {
+        "Role": ROLE,
+        "Rules": [
+            {
+                "ID": "a",
+                "Prefix": "models/",
+                "Status": "Enabled",
+                "Priority": 1,
+                "Destination": {"Bucket": "arn:aws:s3:::dst"},
+            }
+        ],
+    }
     normalized = s3_replication.normalize(legacy)
     assert normalized["Rules"][0]["Filter"] == {"Prefix": "models/"}
     assert normalized["Rules"][0]["DeleteMarkerReplication"] == {"Status": "Disabled"}
@@ -146,7 +163,9 @@ def test_full_rule_round_trip_is_idempotent_against_the_real_model():
     # What S3 really answers: the rule as stored, plus nothing we do not manage.
     stub.add_response("get_bucket_replication", {"ReplicationConfiguration": desired}, {"Bucket": "src"})
     with stub:
-        result = s3_replication.ensure(RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff()), params(full=True))
+        result = s3_replication.ensure(
+            RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff()), params(full=True)
+        )
     stub.assert_no_pending_responses()
     assert result["changed"] is False
     rule = result["replication_configuration"]["rules"][0]
@@ -157,10 +176,14 @@ def test_full_rule_round_trip_is_idempotent_against_the_real_model():
 def test_full_rule_is_sent_as_the_real_model_expects():
     client, stub = _stubbed()
     desired = s3_replication.build_configuration(params(full=True))
-    stub.add_client_error("get_bucket_replication", service_error_code="ReplicationConfigurationNotFoundError", http_status_code=404)
+    stub.add_client_error(
+        "get_bucket_replication", service_error_code="ReplicationConfigurationNotFoundError", http_status_code=404
+    )
     stub.add_response("put_bucket_replication", {}, {"Bucket": "src", "ReplicationConfiguration": desired})
     with stub:
-        result = s3_replication.ensure(RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff()), params(full=True))
+        result = s3_replication.ensure(
+            RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff()), params(full=True)
+        )
     stub.assert_no_pending_responses()
     assert result["changed"] is True
     sent = desired["Rules"][0]
