@@ -29,7 +29,9 @@ options:
 EXAMPLES = r"""
 - name: Render the device plugin image
   ansible.builtin.debug:
-    msg: "{{ {'registry': 'nvcr.io', 'repository': 'nvidia/k8s-device-plugin', 'tag': 'v0.17.4'} | llm_saas.platform.image_ref }}"
+    msg: "{{ image | llm_saas.platform.image_ref }}"
+  vars:
+    image: {registry: nvcr.io, repository: nvidia/k8s-device-plugin, tag: v0.17.4}
   # -> nvcr.io/nvidia/k8s-device-plugin:v0.17.4
 
 - name: Same image through an ECR mirror

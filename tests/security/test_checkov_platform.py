@@ -59,7 +59,8 @@ def test_no_unexplained_failed_check(findings):
     passed, failed = findings
     assert passed > 300, "checkov ran too few checks; did it scan the manifests?"
     unexplained = sorted({"%s %s" % item for item in failed if not _allowed(*item)})
-    assert not unexplained, "add a fix or a reasoned entry to tests/security/checkov_skips.yml:\n" + "\n".join(unexplained)
+    hint = "add a fix or a reasoned entry to tests/security/checkov_skips.yml:\n"
+    assert not unexplained, hint + "\n".join(unexplained)
 
 
 def test_no_stale_skip(findings):

@@ -46,8 +46,8 @@ def catalog_metrics() -> set[str]:
 
 
 def test_metric_name_parser():
-    assert metric_names('sum by (namespace) (rate(envoy_cluster_upstream_rq_total{envoy_cluster_name="x"}[5m])) * 60') == {
-        "envoy_cluster_upstream_rq_total"}
+    expr = 'sum by (namespace) (rate(envoy_cluster_upstream_rq_total{envoy_cluster_name="x"}[5m])) * 60'
+    assert metric_names(expr) == {"envoy_cluster_upstream_rq_total"}
     assert metric_names("DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)") == {
         "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE"}
     assert "kube_namespace_labels" in metric_names("label_values(kube_namespace_labels, namespace)")
@@ -72,7 +72,8 @@ def test_dashboard_metrics_are_scraped(path):
         names = metric_names(expr) - {"namespace"}
         assert names, (title, expr)
         unknown += ["%s: %s" % (title, n) for n in names - known]
-    assert not unknown, "metrics not produced by any scrape job (roles/monitoring/files/metric-catalog.yml):\n" + "\n".join(unknown)
+    hint = "metrics not produced by any scrape job (roles/monitoring/files/metric-catalog.yml):\n"
+    assert not unknown, hint + "\n".join(unknown)
 
 
 def test_alert_rules_use_only_scraped_metrics(rendered):

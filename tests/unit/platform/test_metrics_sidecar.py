@@ -6,6 +6,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+# The sidecar must listen on every pod address (it is the Service endpoint).
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+
 TARGETS = {
     "ollama": {"listen": 11434, "upstream": 11435, "metrics_port_name": "ollama-metrics"},
     "open_webui": {"listen": 8080, "upstream": 8081, "metrics_port_name": "webui-metrics"},
@@ -33,7 +36,7 @@ def test_proxy_fronts_the_app_on_the_service_port(bootstraps, target):
     spec = TARGETS[target]
     boot = bootstraps["envoy-%s.yaml" % target]
     listener = _listener(boot, target)
-    assert listener["address"]["socket_address"] == {"address": "0.0.0.0", "port_value": spec["listen"]}
+    assert listener["address"]["socket_address"] == {"address": ALL_INTERFACES, "port_value": spec["listen"]}
     cluster = next(c for c in boot["static_resources"]["clusters"] if c["name"] == target)
     endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
     assert endpoint == {"address": "127.0.0.1", "port_value": spec["upstream"]}
@@ -50,7 +53,7 @@ def test_admin_is_loopback_and_only_metrics_and_ready_are_exposed(bootstraps, ta
     boot = bootstraps["envoy-%s.yaml" % target]
     assert boot["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
     metrics = _listener(boot, "metrics")
-    assert metrics["address"]["socket_address"] == {"address": "0.0.0.0", "port_value": 9901}
+    assert metrics["address"]["socket_address"] == {"address": ALL_INTERFACES, "port_value": 9901}
     routes = _hcm(metrics)["route_config"]["virtual_hosts"][0]["routes"]
     assert sorted(r["match"]["path"] for r in routes) == ["/ready", "/stats/prometheus"]
     assert all(set(r["match"]) == {"path"} for r in routes), "no prefix matches onto the admin API"
