@@ -20,14 +20,11 @@ OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 
 
 def wait_active(eks, name, timeout=1800):
+    """EKS runs one update at a time and flips the cluster to UPDATING while it does."""
     deadline = time.time() + timeout
     while True:
         cluster = eks.describe_cluster(name=name)["cluster"]
-        if cluster["status"] == "ACTIVE" and not [
-            u
-            for u in eks.list_updates(name=name).get("updateIds", [])
-            if eks.describe_update(name=name, updateId=u)["update"]["status"] == "InProgress"
-        ]:
+        if cluster["status"] == "ACTIVE":
             return cluster
         if time.time() > deadline:
             raise SystemExit(json.dumps({"failed": True, "msg": "cluster %s not ACTIVE after %ss" % (name, timeout)}))
