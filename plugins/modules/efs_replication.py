@@ -22,7 +22,7 @@ description:
   - The destination cannot be changed in place; the module fails and says so instead of deleting
     a replica.
 author:
-  - llm_saas platform engineering
+  - llm_saas platform engineering (@llm-saas)
 options:
   file_system_id:
     description: Id of the source file system.

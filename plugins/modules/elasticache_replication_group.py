@@ -22,7 +22,7 @@ description:
   - The AUTH token cannot be read back. It is set at creation, or added with the C(SET) strategy
     when the group has none; rotate it with the AWS API (C(ROTATE)) outside this module.
 author:
-  - llm_saas platform engineering
+  - llm_saas platform engineering (@llm-saas)
 options:
   replication_group_id:
     description: Replication group identifier.
@@ -53,7 +53,7 @@ options:
     type: int
     default: 2
   automatic_failover:
-    description: Promote a replica automatically when the primary fails. Needs O(num_cache_clusters>=2).
+    description: Promote a replica automatically when the primary fails. Needs O(num_cache_clusters) of at least 2.
     type: bool
     default: true
   multi_az:

@@ -19,7 +19,7 @@ description:
   - Compares only the fields it manages, so S3's echoed defaults do not cause a change on every run.
   - Both buckets must have versioning enabled; the IAM role needs the usual replication permissions.
 author:
-  - llm_saas platform engineering
+  - llm_saas platform engineering (@llm-saas)
 options:
   bucket:
     description: Name of the source bucket.
