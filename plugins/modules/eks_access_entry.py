@@ -17,7 +17,7 @@ description:
   - The cluster must use the C(API) or C(API_AND_CONFIG_MAP) authentication mode.
   - Supports check mode and diff mode; a second run with the same arguments changes nothing.
 author:
-  - llm_saas platform engineering
+  - llm_saas platform engineering (@llm-saas)
 options:
   cluster_name:
     description: Name of the EKS cluster.

@@ -16,7 +16,7 @@ description:
   - Exists because neither amazon.aws nor community.aws has a module for EKS add-ons.
   - Supports check mode and diff mode; a second run with the same arguments changes nothing.
 author:
-  - llm_saas platform engineering
+  - llm_saas platform engineering (@llm-saas)
 options:
   cluster_name:
     description: Name of the EKS cluster.
