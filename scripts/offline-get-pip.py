@@ -6,7 +6,7 @@ import sys
 GET_PIP_ONLY = {'--no-setuptools', '--no-wheel'}
 args = [a for a in sys.argv[1:] if a not in GET_PIP_ONLY]
 subprocess.check_call([sys.executable, '-m', 'ensurepip', '--default-pip'])
-rc = subprocess.call([sys.executable, '-m', 'pip', 'install'] + args)
+rc = subprocess.call([sys.executable, '-m', 'pip', 'install', *args])  # noqa: S603 - args come from ansible-test
 if rc == 0 and '--no-setuptools' in sys.argv:
     subprocess.call([sys.executable, '-m', 'pip', 'uninstall', '-y', '-q', 'setuptools'])
 sys.exit(rc)

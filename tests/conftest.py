@@ -16,8 +16,8 @@ sys.path.insert(0, str(REPO / "tests" / "local_platform"))
 
 
 def _platform_env(names: list[str]) -> dict[str, str]:
-    subprocess.run([sys.executable, str(LOCAL_PLATFORM), "start", *names], check=True, cwd=REPO)  # noqa: S603
-    out = subprocess.run(  # noqa: S603
+    subprocess.run([sys.executable, str(LOCAL_PLATFORM), "start", *names], check=True, cwd=REPO)
+    out = subprocess.run(
         [sys.executable, str(LOCAL_PLATFORM), "env"], check=True, cwd=REPO, capture_output=True, text=True
     ).stdout
     env = {}
@@ -51,7 +51,7 @@ def run_playbook(
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook), *args]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
-    proc = subprocess.run(  # noqa: S603
+    proc = subprocess.run(
         cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
     )
     if check and proc.returncode != 0:

@@ -83,7 +83,11 @@ CASES = {
         "issuer_url",
     ),
     "unknown IdP type": (_break_tenant(tenant_idp={"type": "ldap"}), "acme", "tenant_idp"),
-    "missing admin group": (lambda inv: (inv / "host_vars" / "acme.yml").write_text("tenant_display_name: ACME\n"), "acme", "tenant_admin_group"),
+    "missing admin group": (
+        lambda inv: (inv / "host_vars" / "acme.yml").write_text("tenant_display_name: ACME\n"),
+        "acme",
+        "tenant_admin_group",
+    ),
     "duplicate tenant names": (_duplicate_name, "controller", "acme"),
     "bad region": (_break_platform(aws_region="us-east"), "controller", "aws_region"),
     "DR region equals primary": (_break_platform(aws_dr_region="us-east-1"), "controller", "aws_dr_region"),
@@ -95,7 +99,9 @@ CASES = {
         "outside network_vpc_cidr",
     ),
     "overlapping subnets": (
-        _break_platform(network_public_subnets=[{"cidr": "10.0.1.0/24", "az": "a"}, {"cidr": "10.0.1.128/25", "az": "b"}]),
+        _break_platform(
+            network_public_subnets=[{"cidr": "10.0.1.0/24", "az": "a"}, {"cidr": "10.0.1.128/25", "az": "b"}]
+        ),
         "controller",
         "overlap",
     ),
