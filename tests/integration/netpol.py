@@ -158,3 +158,27 @@ class Cluster:
 
     def reachable_ports(self, src: Endpoint, dst: Endpoint, ports: Iterable[int], protocol: str = "TCP") -> list[int]:
         return [p for p in ports if self.can_reach(src, dst, p, protocol)]
+
+    def candidate_ports(self, endpoints: Iterable[Endpoint] = ()) -> list[int]:
+        """Ports that represent every port for a "denied on any port" proof.
+
+        A rule allows a port either because it lists it (number, range bound, or a named port
+        resolved on a pod) or because it lists no ports at all. Every listed number, every range
+        bound and every named port's number is a candidate, and one port no rule mentions stands for
+        all the others (only port-less rules can allow it, and they allow every port alike).
+        Ports strictly inside a range behave like its bounds.
+        """
+        ports: set[int] = set()
+        for policy in self.policies:
+            spec = policy.get("spec") or {}
+            for rule in (spec.get("ingress") or []) + (spec.get("egress") or []):
+                for rule_port in rule.get("ports") or []:
+                    value = rule_port.get("port")
+                    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+                        ports.add(int(value))
+                    if "endPort" in rule_port:
+                        ports.add(int(rule_port["endPort"]))
+        for endpoint in endpoints:
+            ports.update(endpoint.named_ports.values())
+        unmentioned = next(p for p in range(1, 65536) if p not in ports)
+        return sorted(ports | {unmentioned})

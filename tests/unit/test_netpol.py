@@ -176,3 +176,19 @@ def test_label_selectors(selector, labels, expected):
 def test_unknown_operator_is_an_error_not_a_silent_match():
     with pytest.raises(ValueError, match="operator"):
         selector_matches({"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]}, {"a": "2"})
+
+
+def test_candidate_ports_cover_listed_ports_range_bounds_named_ports_and_one_other():
+    listed = policy("l", "a", {"podSelector": {}, "ingress": [
+        {"ports": [{"port": 8000, "endPort": 8100}, {"port": "pg"}, {"port": "53", "protocol": "UDP"}]}]})
+    ports = Cluster({"a": {}}, [listed]).candidate_ports([db_a])
+    assert {8000, 8100, 5432, 53} <= set(ports)
+    assert len(ports) == 5, "one port no rule mentions stands for all the others"
+
+
+def test_any_port_proof_catches_a_portless_rule_even_when_no_port_is_listed():
+    portless = policy("portless", "a", {"podSelector": {}, "ingress": [
+        {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "b"}}}]}]})
+    cluster = Cluster({"a": {}, "b": {}}, [policy("deny", "a", DENY_ALL), portless])
+    assert cluster.reachable_ports(web_b, web_a, cluster.candidate_ports()) != []
+    assert cluster.reachable_ports(db_a, web_a, cluster.candidate_ports()) == []
