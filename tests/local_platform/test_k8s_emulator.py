@@ -467,8 +467,9 @@ def test_watch_streams_changes_after_a_resource_version(emu):
     emu.req("POST", path, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "labels": {"w": "1"}}})
     emu.req("PATCH", path + "/b", {"data": {"k": "v"}}, MERGE)
     emu.req("DELETE", path + "/b")
-    resp = requests.get(emu.url + path, params={"watch": "true", "timeoutSeconds": "1", "labelSelector": "w=1",
-                                                 "resourceVersion": first["metadata"]["resourceVersion"]},
+    watch_params = {"watch": "true", "timeoutSeconds": "1", "labelSelector": "w=1",
+                    "resourceVersion": first["metadata"]["resourceVersion"]}
+    resp = requests.get(emu.url + path, params=watch_params,
                         timeout=30)
     events = [json.loads(line) for line in resp.text.splitlines()]
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [

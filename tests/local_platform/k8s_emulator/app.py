@@ -318,8 +318,9 @@ class Emulator:
                   file=sys.stderr)
             return json_response(status_body(500, "InternalError", "internal error: %s" % exc), 500)
         finally:
-            print("%s %s %d %.1fms" % (request.method, request.path_qs, status,
-                                        (time.monotonic() - started) * 1000), file=sys.stderr, flush=True)
+            elapsed_ms = (time.monotonic() - started) * 1000
+            line = "%s %s %d %.1fms" % (request.method, request.path_qs, status, elapsed_ms)
+            print(line, file=sys.stderr, flush=True)
 
     def _count(self, request: web.Request) -> None:
         self.stats["%s %s" % (request.method, path_pattern(request.path))] += 1
@@ -560,8 +561,8 @@ class Emulator:
         body["apiVersion"], body["kind"] = api_version, kind
         if api_version != rtype.api_version or kind != rtype.kind:
             raise ApiError(400, "BadRequest", "the API version in the data (%s) does not match the expected "
-                           "API version (%s) or kind %r does not match %r" % (api_version, rtype.api_version,
-                                                                               kind, rtype.kind))
+                           "API version (%s) or kind %r does not match %r" % (
+                               api_version, rtype.api_version, kind, rtype.kind))
         meta = body.get("metadata")
         if meta is None:
             meta = body["metadata"] = {}
@@ -832,8 +833,8 @@ class Emulator:
                 new = patches.strategic_merge(old, body, root)
             else:
                 raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
-                               "accepted media types include: %s, %s, %s, %s" % (JSONPATCH, MERGE, APPLY,
-                                                                                  STRATEGIC))
+                               "accepted media types include: %s, %s, %s, %s" % (
+                                   JSONPATCH, MERGE, APPLY, STRATEGIC))
         except patches.PatchError as err:
             raise ApiError(err.code, err.reason, err.message) from err
         if not isinstance(new, dict):

@@ -324,8 +324,8 @@ def crd_types(crd: dict) -> list[ResourceType]:
         if not ver.get("served", True):
             continue
         subs = tuple(k for k in ("status", "scale") if k in (ver.get("subresources") or {}))
-        schema = ((ver.get("schema") or {}).get("openAPIV3Schema")) or {"type": "object",
-                                                                       "x-kubernetes-preserve-unknown-fields": True}
+        schema = ((ver.get("schema") or {}).get("openAPIV3Schema")) or {
+            "type": "object", "x-kubernetes-preserve-unknown-fields": True}
         out.append(ResourceType(
             spec.get("group", ""), ver["name"], names.get("kind", ""), names.get("plural", ""),
             spec.get("scope", "Namespaced") == "Namespaced", list(names.get("shortNames") or []), subs,

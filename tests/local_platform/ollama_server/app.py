@@ -510,8 +510,8 @@ async def count_and_log(request, handler):
         status = exc.status
         raise
     finally:
-        sys.stderr.write("%s %s %s %d %.3fs\n" % (request.remote, request.method, request.path_qs, status,
-                                                   time.monotonic() - started))
+        elapsed = time.monotonic() - started
+        sys.stderr.write("%s %s %s %d %.3fs\n" % (request.remote, request.method, request.path_qs, status, elapsed))
         sys.stderr.flush()
 
 
