@@ -64,7 +64,7 @@ def main():
         "--skip-encryption",
         choices=["true", "false"],
         default="false",
-        help="emulators only: moto lacks AssociateEncryptionConfig",
+        help="emulators only (moto): skip AssociateEncryptionConfig, resend VPC ids on update",
     )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", action="store_true")
@@ -109,6 +109,11 @@ def main():
             }
             if wanted["endpoint_public_access"]:
                 vpc["publicAccessCidrs"] = wanted["public_access_cidrs"]
+            if args.skip_encryption == "true":
+                # moto replaces resourcesVpcConfig instead of merging it; resend what it would drop.
+                current = cluster.get("resourcesVpcConfig", {})
+                vpc["subnetIds"] = current.get("subnetIds", [])
+                vpc["securityGroupIds"] = current.get("securityGroupIds", [])
             eks.update_cluster_config(name=args.name, resourcesVpcConfig=vpc)
             wait_active(eks, args.name)
 
