@@ -68,6 +68,9 @@ def recap(stdout: str) -> dict[str, dict[str, int]]:
             in_recap = True
             result = {}
             continue
+        if in_recap and not line.strip():
+            in_recap = False
+            continue
         if in_recap and ":" in line and "=" in line:
             host, _, counters = line.partition(":")
             result[host.strip()] = {k: int(v) for k, v in (c.split("=") for c in counters.split())}
