@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import sys
 from pathlib import Path
 
 import boto3
 import pytest
 import yaml
-from moto.server import ThreadedMotoServer
 
 from conftest import REPO, recap, run_playbook
+from private_moto import private_moto
 from render_tenant import render_tenants
 
 PATTERN = re.compile(r"^[a-z0-9_]+_images?$")
@@ -64,13 +63,8 @@ def _pinned_images() -> set[str]:
 
 @pytest.fixture(scope="module")
 def moto_endpoint():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield "http://127.0.0.1:%d" % port
-    server.stop()
+    with private_moto() as endpoint:
+        yield endpoint
 
 
 def _env(endpoint):

@@ -11,9 +11,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
-import os
-import socket
-import threading
 
 import boto3
 import pytest
@@ -22,8 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import make_server
+from private_moto import private_moto
 
 PLAYBOOK = REPO / "playbooks" / "security.yml"
 BUCKET = "llm-saas-local-audit-logs"
@@ -77,16 +73,8 @@ def _self_signed(tmp_dir):
 def moto_endpoint(tmp_path_factory):
     """moto over HTTPS, as the audit bucket's TLS-only policy demands of every client."""
     cert_file, key_file = _self_signed(tmp_path_factory.mktemp("tls"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
-    app = DomainDispatcherApplication(create_backend_app)
-    server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=(str(cert_file), str(key_file)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield "https://127.0.0.1:%d" % port, str(cert_file)
-    server.shutdown()
+    with private_moto(cert_file, key_file) as endpoint:
+        yield endpoint, str(cert_file)
 
 
 @pytest.fixture(scope="module")

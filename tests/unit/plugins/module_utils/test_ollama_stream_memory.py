@@ -52,9 +52,10 @@ def peak(server, mode, progress_lines):
     # A fresh state so the model blob is downloaded (and reported) again.
     server.reset()
     server.faults(progress_lines=progress_lines)
-    out = subprocess.run([sys.executable, "-c", PROBE, server.url, mode], capture_output=True, text=True,
-                         timeout=600, check=True).stdout
-    result = json.loads(out)
+    probe = subprocess.run([sys.executable, "-c", PROBE, server.url, mode], capture_output=True, text=True,
+                           timeout=600, check=False)
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    result = json.loads(probe.stdout)
     assert result["ok"]
     assert result["lines"] >= progress_lines
     return result["maxrss"]
@@ -69,4 +70,4 @@ def test_client_memory_is_flat_over_100k_progress_lines(server):
 def test_measurement_detects_a_buffering_reader(server):
     small = peak(server, "buffered", 1000)
     large = peak(server, "buffered", 100000)
-    assert large - small > BOUND_BYTES
+    assert large - small > BOUND_BYTES, "buffering reader grew only %d bytes" % (large - small)
