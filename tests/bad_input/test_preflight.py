@@ -1,7 +1,7 @@
 """Preflight refuses bad inventories before anything changes, naming the host, the variable and the fix.
 
-Each case copies the local inventory, breaks one thing and runs playbooks/preflight.yml. The
-preflight play talks to no service, so these tests need no local platform.
+Each case copies the local inventory, breaks one thing and runs playbooks/preflight.yml; the recap
+must show changed=0. The preflight play talks to no service, so these tests need no local platform.
 """
 
 from __future__ import annotations
@@ -68,6 +68,12 @@ CASES = {
     "tenant name with underscore": (_break_tenant(tenant_name="acme_corp"), "acme", "DNS-1123"),
     "tenant name too long": (_break_tenant(tenant_name="a" * 41), "acme", "40 characters"),
     "tenant name YAML injection": (_break_tenant(tenant_name="acme\nkind: ClusterRole"), "acme", "tenant_name"),
+    "tenant name SQL injection": (_break_tenant(tenant_name="acme; DROP TABLE users"), "acme", "tenant_name"),
+    "tenant name with a quote": (_break_tenant(tenant_name='a"b'), "acme", "tenant_name"),
+    # Inventory values are templated: whatever the expression yields must still be a valid name.
+    "tenant name template": (
+        _break_tenant(tenant_name="{{ lookup('ansible.builtin.env', 'HOME') }}"), "acme", "tenant_name"
+    ),
     "unknown tier": (_unknown_tier, "hooli", "tier"),
     "two tier groups": (_two_tiers, "acme", "exactly one tier group"),
     "unknown model": (_break_tenant(tenant_models=["llama3:8b", "gpt-4o"]), "acme", "gpt-4o"),
@@ -109,16 +115,21 @@ CASES = {
 }
 
 
+@pytest.mark.refused
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_preflight_refuses(tmp_path: Path, case: str) -> None:
     breaker, host, text = CASES[case]
     inv = _inventory(tmp_path)
     breaker(inv)
-    proc = run_playbook(REPO / "playbooks" / "preflight.yml", inventory=inv)
+    # Only the host the case breaks: its checks still see every host's variables (hostvars).
+    proc = run_playbook(REPO / "playbooks" / "preflight.yml", "--limit", host, inventory=inv)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
     assert text in out, out
     assert f"host {host}" in out or f"[{host}]" in out, out
+    # Preflight only asserts: nothing may report a change before the failure.
+    hosts = recap(proc.stdout)
+    assert hosts and all(counts["changed"] == 0 for counts in hosts.values()), hosts
 
 
 def test_preflight_accepts_the_local_inventory() -> None:
