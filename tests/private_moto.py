@@ -24,10 +24,19 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def private_moto(cert_file: str | Path | None = None, key_file: str | Path | None = None):
-    """Yield the endpoint URL of a fresh moto server (HTTPS when a certificate is given)."""
+def private_moto(
+    cert_file: str | Path | None = None,
+    key_file: str | Path | None = None,
+    launcher: str | Path | None = None,
+):
+    """Yield the endpoint URL of a fresh moto server (HTTPS when a certificate is given).
+
+    launcher: a Python script run instead of ``moto_server`` with the same arguments (one that
+    patches moto before starting it, e.g. tests/integration/moto_dr_server.py).
+    """
     port = _free_port()
-    cmd = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    server = [sys.executable, str(launcher)] if launcher else [str(Path(sys.executable).parent / "moto_server")]
+    cmd = [*server, "-H", "127.0.0.1", "-p", str(port)]
     scheme = "http"
     if cert_file:
         cmd += ["-c", str(cert_file), "-k", str(key_file)]
