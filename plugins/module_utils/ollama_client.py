@@ -310,8 +310,14 @@ class OllamaClient(object):
     """Talks to one Ollama endpoint, directly or through a Kubernetes service proxy."""
 
     def __init__(self, base_url, *, headers=None, validate_certs=True, ca_path=None, client_cert=None,
-                 client_key=None, request_timeout=30.0, target=None):
+                 client_key=None, request_timeout=30.0, target=None, retries=3, retry_delay=1.0,
+                 sleep=time.sleep):
         self.base_url = base_url.rstrip("/")
+        # Reads (GET, /api/show) are retried on 429/502/503/504 and API server 500s (service proxy);
+        # pull has its own resume-aware retries, writes are never repeated blindly.
+        self.retries = max(0, int(retries))
+        self.retry_delay = max(0.0, float(retry_delay))
+        self._sleep = sleep
         self.headers = dict(headers or {})
         self.validate_certs = validate_certs
         self.ca_path = ca_path
@@ -362,10 +368,29 @@ class OllamaClient(object):
             snippet = raw[:200].decode("utf-8", "replace").strip() if raw else ""
             message = "HTTP %s from %s for %s %s%s" % (exc.code, self.target, method, path,
                                                        (": " + snippet) if snippet else "")
-        error_cls = OllamaConnectionError if exc.code in _RETRYABLE_STATUS else OllamaError
+        # A Kubernetes Status 500 is the API server failing (e.g. etcd hiccup), not Ollama: retryable.
+        retryable = exc.code in _RETRYABLE_STATUS or (body.get("kind") == "Status" and exc.code == 500)
+        error_cls = OllamaConnectionError if retryable else OllamaError
         return error_cls(message, status=exc.code, body=body)
 
     def request_json(self, method, path, body=None):
+        delays = backoff_delays(self.retries, self.retry_delay) if (method == "GET" or path == "/api/show") else []
+        attempt = 0
+        while True:
+            try:
+                return self._request_json_once(method, path, body)
+            except OllamaError as exc:
+                # Only answers (429, 5xx from a proxy or the API server) are retried here; a refused
+                # connection is usually a wrong api_url and fails at once, as before.
+                if not exc.retryable or exc.status is None or attempt >= len(delays):
+                    if exc.retryable and exc.status is not None and delays:
+                        exc.message = "%s (after %d attempt(s))" % (exc.message, attempt + 1)
+                        exc.args = (exc.message,)
+                    raise
+                self._sleep(delays[attempt])
+                attempt += 1
+
+    def _request_json_once(self, method, path, body=None):
         resp = self._open(method, path, body)
         try:
             raw = resp.read()

@@ -145,7 +145,7 @@ def build_client(module):
             cfg.host.rstrip("/") + service_proxy_path(service["namespace"], service["name"], service["port"]),
             headers=kube_headers, validate_certs=bool(cfg.verify_ssl), ca_path=cfg.ssl_ca_cert,
             client_cert=cfg.cert_file, client_key=cfg.key_file, request_timeout=params["request_timeout"],
-            target=target)
+            target=target, **_read_retries(params))
     raw_url = params.get("api_url")
     source = "api_url"
     if not raw_url and os.environ.get("OLLAMA_HOST"):
@@ -157,7 +157,18 @@ def build_client(module):
     validate = params.get("validate_certs")
     return OllamaClient(url, headers=headers, validate_certs=True if validate is None else validate,
                         ca_path=params.get("ca_cert"), client_cert=params.get("client_cert"),
-                        client_key=params.get("client_key"), request_timeout=params["request_timeout"])
+                        client_key=params.get("client_key"), request_timeout=params["request_timeout"],
+                        **_read_retries(params))
+
+
+def _read_retries(params):
+    """The module's retries/retry_delay also cover reads (ollama_model_info has neither: defaults)."""
+    out = {}
+    if params.get("retries") is not None:
+        out["retries"] = params["retries"]
+    if params.get("retry_delay") is not None:
+        out["retry_delay"] = params["retry_delay"]
+    return out
 
 
 def parse_model_name(module, name, field="name"):

@@ -51,6 +51,8 @@ options:
     description:
       - How many times a pull is retried after the connection drops, the stream ends early or the server answers
         429, 502, 503 or 504. Errors reported by Ollama itself (unknown model, disk full) are not retried.
+      - Reads (listing and showing models) are retried the same way; through the service proxy a Kubernetes API
+        server error (HTTP 500 with a C(Status) body) counts as retryable too.
     type: int
     default: 3
   retry_delay:

@@ -15,9 +15,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
-# Throttling is retried by jittered_backoff itself; these are the EKS "busy" answers
-# that clear on their own while another update of the same cluster is in flight.
-EKS_RETRY = AWSRetry.jittered_backoff(retries=10, catch_extra_error_codes=["ResourceInUseException", "ServerException"])
+# jittered_backoff itself only knows the Query-protocol "Throttling" code: EKS (REST-JSON)
+# throttles with "ThrottlingException", which must be listed here. The others are the EKS "busy"
+# answers that clear on their own while another update of the same cluster is in flight.
+EKS_RETRY = AWSRetry.jittered_backoff(
+    retries=10, catch_extra_error_codes=["ThrottlingException", "ResourceInUseException", "ServerException"])
 
 
 def not_found(exc):

@@ -713,7 +713,10 @@ def run(params, check_mode=False, want_diff=False):
         else:
             conn.commit()
     except BaseException:
-        conn.rollback()
+        # On a lost connection (backend terminated, server restarted) the server has already
+        # rolled back; rollback() would raise "the connection is lost" and hide the real cause.
+        if not conn.broken:
+            conn.rollback()
         raise
     finally:
         conn.close()
