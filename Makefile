@@ -84,3 +84,10 @@ test: test-setup
 
 clean: platform-stop
 	rm -rf .local-platform .collections
+
+# make benchmark — benchmarks/run.py on a private local platform (ports LP_*_PORT, 25000-series by
+# default); writes docs/performance.md. Cut sizes with e.g. BENCH_ARGS="--noop-sizes 2,5,10".
+BENCH_ARGS ?=
+.PHONY: benchmark
+benchmark: setup
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
