@@ -63,7 +63,7 @@ sanity: setup
 	scripts/sanity
 
 pytest: platform-start
-	eval "$$($(LP) env)"; $(BIN)/python -m pytest tests
+	eval "$$($(LP) env)"; $(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 molecule: platform-start
 	eval "$$($(LP) env)"; \

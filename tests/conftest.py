@@ -75,3 +75,33 @@ def recap(stdout: str) -> dict[str, dict[str, int]]:
             host, _, counters = line.partition(":")
             result[host.strip()] = {k: int(v) for k, v in (c.split("=") for c in counters.split())}
     return result
+
+
+# Tests that converge against the one shared local platform (the `local_platform` fixture, the
+# integration tests, playbooks run on inventories/local) assert whole-platform facts such as
+# "a second site.yml run changes nothing", so under pytest-xdist they run one after another in a
+# single worker; everything with private servers or no servers spreads over the other workers.
+_SHARED_PLATFORM_DIRS = {"integration"}
+_SHARED_PLATFORM_FILES = {"test_roles.py", "test_modules.py", "test_no_secret_in_verbose_output.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = Path(str(item.fspath))
+        if ("local_platform" in getattr(item, "fixturenames", ()) or path.parent.name in _SHARED_PLATFORM_DIRS
+                or path.name in _SHARED_PLATFORM_FILES):
+            item.add_marker(pytest.mark.xdist_group("shared-platform"))
+
+
+# Unit tests run in-process (moto's mock_aws, botocore's Stubber), never against the local
+# platform: `make pytest` exports its AWS_ENDPOINT_URL, which would route boto3 past mock_aws to
+# the shared moto server, where tests see each other's resources.
+_PLATFORM_AWS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "AWS_SESSION_TOKEN")
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_use_in_process_aws(request, monkeypatch):
+    if "unit" not in Path(str(request.node.fspath)).relative_to(REPO / "tests").parts[:1]:
+        return
+    for name in [*_PLATFORM_AWS_VARIABLES, *(n for n in os.environ if n.startswith("AWS_ENDPOINT_URL_"))]:
+        monkeypatch.delenv(name, raising=False)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -46,7 +47,7 @@ def run_module(tmp_path, module, args, *, check=False, diff=False, env=None):
               check_mode: false
               diff: false
         """) % (json.dumps(task), tmp_path / "result.json"))
-    cmd = ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook),
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
            "-e", "ansible_python_interpreter=%s" % PYTHON]
     if check:
         cmd.append("--check")
