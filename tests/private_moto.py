@@ -56,7 +56,7 @@ def private_moto(
                     raise
                 time.sleep(0.2)
         if scheme == "http":
-            urllib.request.urlopen("http://127.0.0.1:%d/moto-api/" % port, timeout=30).close()
+            urllib.request.urlopen("http://127.0.0.1:%d/moto-api/" % port, timeout=30).close()  # noqa: S310 - loopback
         yield "%s://127.0.0.1:%d" % (scheme, port)
     finally:
         proc.terminate()
