@@ -534,8 +534,8 @@ def report(args, results: dict, mach: dict, loads: list[dict], command: str) -> 
     tree = mach.get("tree") or {}
     if tree:
         changed = ", ".join(f"`{f}`" for f in tree.get("uncommitted", []))
-        add(f"| code | commit {tree.get('commit')}" + (f", with uncommitted changes of other engineers in {changed}"
-                                                        if changed else "") + " |")
+        uncommitted = f", with uncommitted changes of other engineers in {changed}" if changed else ""
+        add(f"| code | commit {tree.get('commit')}{uncommitted} |")
     other = (f"**yes** — 1-minute load average before the measurements {min(load_values):.2f}-{max(load_values):.2f}"
              + (f"; busy processes outside the benchmark: {', '.join(busy[:12])}" if busy else ""))
     add(f"| other load | {other if loaded else 'none seen (load average below 0.5)'} |")

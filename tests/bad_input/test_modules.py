@@ -150,7 +150,7 @@ CASES = {
 @pytest.fixture(scope="module")
 def batch(local_platform: dict[str, str], tmp_path_factory) -> dict:
     """Run every case as one task of one playbook; {case: task result} plus the run's stats."""
-    tasks = [{"name": case, module: args, "ignore_errors": True} for case, (module, args, _, _) in CASES.items()]
+    tasks = [{"name": case, spec[0]: spec[1], "ignore_errors": True} for case, spec in CASES.items()]
     play = [{"name": "bad module arguments", "hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "tasks": tasks}]
     playbook = tmp_path_factory.mktemp("modules") / "bad_module_arguments.yml"
@@ -177,7 +177,7 @@ def test_batch_changed_nothing(batch: dict) -> None:
 @pytest.mark.refused
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_module_refuses(local_platform: dict[str, str], batch: dict, case: str) -> None:
-    module, _, texts, untouched = CASES[case]
+    module, _args, texts, untouched = CASES[case]
     result = batch["results"].get(case)
     assert result is not None, f"{case} did not run:\n{batch['proc'].stdout[-3000:]}\n{batch['proc'].stderr[-2000:]}"
     out = json.dumps(result, indent=1)

@@ -260,4 +260,3 @@ def test_tenant_restore(aws, pg_server, pg_database, tmp_path):
     proc = restore(confirm_restore="acme")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert rows() == [(1, "hello"), (2, "world")]
-
