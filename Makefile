@@ -63,7 +63,13 @@ sanity: setup
 	scripts/sanity
 
 pytest: platform-start
-	eval "$$($(LP) env)"; $(BIN)/python -m pytest -n 2 --dist loadgroup tests
+	@# Tests with private servers run beside those of the shared platform (2 cores, half idle otherwise).
+	eval "$$($(LP) env)"; \
+	$(BIN)/python -m pytest -m "not shared_platform" tests > .local-platform/pytest-private.log 2>&1 & private=$$!; \
+	$(BIN)/python -m pytest -m shared_platform tests; shared=$$?; \
+	wait $$private; private_status=$$?; \
+	echo "== pytest -m 'not shared_platform' (ran alongside)"; cat .local-platform/pytest-private.log; \
+	test $$shared -eq 0 -a $$private_status -eq 0
 
 molecule: platform-start
 	eval "$$($(LP) env)"; \

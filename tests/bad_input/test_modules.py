@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, adhoc
+from bad_input_support import adhoc
+from platform_helpers import REPO
 
 
 def _pg_bad_objects(env: dict[str, str]) -> list[str]:
@@ -39,8 +40,12 @@ def _pg_bad_objects(env: dict[str, str]) -> list[str]:
         UNION ALL
         SELECT extname FROM pg_extension WHERE extname ~ '[^a-z0-9_-]'
     """
-    with psycopg.connect(host=env["PGHOST"], port=env["PGPORT"], user=env["PGUSER"], password=env["PGPASSWORD"],
-                         dbname="openwebui", autocommit=True) as conn:
+    server = {"host": env["PGHOST"], "port": env["PGPORT"], "user": env["PGUSER"], "password": env["PGPASSWORD"]}
+    # The shared database exists once site.yml ran; this suite may run first, so make it if missing.
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'openwebui'").fetchone():
+            conn.execute("CREATE DATABASE openwebui")
+    with psycopg.connect(dbname="openwebui", autocommit=True, **server) as conn:
         return [r[0] for r in conn.execute(query).fetchall()]
 
 

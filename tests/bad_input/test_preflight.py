@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, recap, run_playbook
+from platform_helpers import REPO, recap, run_playbook
 
 
 def _inventory(tmp_path: Path) -> Path:

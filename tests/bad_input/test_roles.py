@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, recap, run_playbook
+from platform_helpers import REPO, recap, run_playbook
 
 _TENANT = {"tenant_tier": "standard", "tenant_admin_group": "acme-admins"}
 _AWS = {"platform_resource_prefix": "llm-saas-local", "platform_tags": {"Platform": "llm-saas"},

@@ -17,7 +17,7 @@ import subprocess
 import boto3
 import postgres_fixture
 import pytest
-from conftest import REPO, recap, run_playbook
+from platform_helpers import REPO, recap, run_playbook
 from private_moto import private_moto
 
 pg_server = postgres_fixture.pg_server

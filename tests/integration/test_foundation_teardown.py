@@ -11,7 +11,7 @@ import uuid
 
 import boto3
 import pytest
-from conftest import REPO, recap, run_playbook
+from platform_helpers import REPO, recap, run_playbook
 
 MOTO_ACCOUNT = "123456789012"
 

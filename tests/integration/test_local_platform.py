@@ -22,7 +22,7 @@ import psycopg
 import pytest
 import redis
 
-from conftest import LOCAL_PLATFORM, REPO
+from platform_helpers import LOCAL_PLATFORM, REPO
 
 
 def test_moto_answers_boto3(local_platform):

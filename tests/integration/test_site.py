@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from conftest import REPO, recap, run_playbook
+from platform_helpers import REPO, recap, run_playbook
 
 
 def test_site_converges_then_changes_nothing(local_platform):

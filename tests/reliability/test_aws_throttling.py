@@ -12,7 +12,7 @@ import sys
 import boto3
 import pytest
 from botocore.config import Config
-from conftest import AWS_ENV, REPO, direct_env, run_direct
+from reliability_support import AWS_ENV, REPO, direct_env, run_direct
 from fault_proxy import FaultProxy
 
 COLLECTIONS = str(REPO / ".collections")

@@ -20,7 +20,7 @@ import uuid
 import boto3
 import pytest
 import yaml
-from conftest import ANSIBLE_PLAYBOOK, AWS_ENV, REPO, clean_env
+from reliability_support import ANSIBLE_PLAYBOOK, AWS_ENV, REPO, clean_env
 from kubernetes import config, dynamic
 from kubernetes.dynamic.exceptions import NotFoundError
 from psycopg import sql

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from conftest import run_direct
+from reliability_support import run_direct
 
 MODULE = "llm_saas.platform.ollama_model"
 

@@ -16,7 +16,7 @@ import uuid
 
 import psycopg
 import pytest
-from conftest import REPO, direct_cmd, direct_env, module_result, pg_restart, run_direct
+from reliability_support import REPO, direct_cmd, direct_env, module_result, pg_restart, run_direct
 from psycopg import sql
 
 MODULE = "llm_saas.platform.tenant_schema"

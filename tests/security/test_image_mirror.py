@@ -18,7 +18,7 @@ import boto3
 import pytest
 import yaml
 
-from conftest import REPO, recap, run_playbook
+from platform_helpers import REPO, recap, run_playbook
 from private_moto import private_moto
 from render_tenant import render_tenants
 

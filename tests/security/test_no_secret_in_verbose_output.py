@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from conftest import REPO, recap, run_playbook
+from platform_helpers import REPO, recap, run_playbook
 
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 from tenant_fixtures import aws, tail

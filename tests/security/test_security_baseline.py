@@ -14,7 +14,7 @@ import json
 
 import boto3
 import pytest
-from conftest import REPO, recap, run_playbook
+from platform_helpers import REPO, recap, run_playbook
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec

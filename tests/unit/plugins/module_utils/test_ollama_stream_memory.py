@@ -24,7 +24,7 @@ from ollama_server.harness import OllamaServer  # noqa: E402
 BOUND_BYTES = 4 * 1024 * 1024
 
 PROBE = textwrap.dedent("""
-    import json, resource, sys, urllib.request
+    import json, sys, urllib.request
     sys.path.insert(0, %(collections)r)
     from ansible_collections.llm_saas.platform.plugins.module_utils import ollama_client as oc
     url, mode = sys.argv[1], sys.argv[2]
@@ -36,8 +36,11 @@ PROBE = textwrap.dedent("""
         with urllib.request.urlopen(req) as resp:
             objects = [json.loads(line) for line in resp.read().splitlines() if line.strip()]
         lines, ok = len(objects), objects[-1] == {"status": "success"}
-    print(json.dumps({"lines": lines, "ok": ok,
-                      "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+    # VmHWM is this process's own peak; ru_maxrss would also carry the peak of the (large)
+    # pytest worker it was forked from, which survives exec.
+    with open("/proc/self/status") as status:
+        hwm = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
+    print(json.dumps({"lines": lines, "ok": ok, "maxrss": hwm * 1024}))
 """) % {"collections": os.path.join(REPO, ".collections")}
 
 

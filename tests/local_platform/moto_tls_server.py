@@ -1,0 +1,70 @@
+"""moto_server for the local platform: served over TLS only, and bucket policies see that.
+
+moto 5.2 evaluates S3 bucket policies without request context: a condition such as
+``{"Bool": {"aws:SecureTransport": "false"}}`` finds no value and the Deny statement applies to
+every request, so our TLS-only buckets refuse every object call. This server only listens with a
+certificate, so every request reaching it did come over TLS; the patch evaluates each statement
+with exactly that fact (``aws:SecureTransport = true``), and a statement whose condition does not
+hold does not apply (moto would turn it into a Deny), as on AWS. See docs/emulator-gaps/.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+
+REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+
+
+def _bool_conditions_fail(conditions: dict[str, dict[str, Any]]) -> bool:
+    """True when a Bool condition on a key we know the value of does not hold for this request.
+
+    moto's own evaluation has no Bool operator and ignores the condition instead.
+    """
+    for operator, tests in conditions.items():
+        if operator not in ("Bool", "BoolIfExists"):
+            continue
+        for key, expected in tests.items():
+            if key not in REQUEST_CONTEXT:
+                continue
+            allowed = [str(v).lower() for v in (expected if isinstance(expected, list) else [expected])]
+            if REQUEST_CONTEXT[key] not in allowed:
+                return True
+    return False
+
+
+def _patch_bucket_policy_context() -> None:
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    from moto.s3 import models
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy.decode())["Statement"]
+        permitted = False
+        for raw in statements if isinstance(statements, list) else [statements]:
+            statement = IAMPolicyStatement(raw)
+            if raw.get("Condition") and _bool_conditions_fail(raw["Condition"]):
+                continue
+            result = statement.is_action_permitted(action, resource, None, REQUEST_CONTEXT)
+            if result == PermissionResult.DENIED:
+                return result
+            permitted = permitted or result == PermissionResult.PERMITTED
+        return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+    models.FakeBucket.get_permission = get_permission
+
+
+def main() -> None:
+    if "-c" not in sys.argv[1:] and "--ssl-cert" not in sys.argv[1:]:
+        raise SystemExit("moto_tls_server: serves TLS only; pass -c CERT -k KEY")
+    _patch_bucket_policy_context()
+    from moto.server import main as moto_main
+
+    moto_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Helpers every test directory shares: the repository root, the local platform, ansible runs.
+
+A plain module (not a conftest): pytest imports each directory's conftest.py under the one name
+``conftest``, so ``from conftest import ...`` would find whichever was loaded last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LOCAL_PLATFORM = REPO / "scripts" / "local-platform"
+sys.path.insert(0, str(REPO / "tests" / "local_platform"))
+
+
+def platform_env(names: list[str]) -> dict[str, str]:
+    subprocess.run([sys.executable, str(LOCAL_PLATFORM), "start", *names], check=True, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, str(LOCAL_PLATFORM), "env"], check=True, cwd=REPO, capture_output=True, text=True
+    ).stdout
+    env = {}
+    for line in out.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = value.strip("'")
+    return env
+
+
+def run_playbook(
+    playbook: str | Path,
+    *args: str,
+    inventory: str | Path = REPO / "inventories" / "local",
+    extra_vars: dict | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = False,
+) -> subprocess.CompletedProcess:
+    """Run ansible-playbook from the repository root (so ansible.cfg and the collection link apply)."""
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook), *args]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    proc = subprocess.run(
+        cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def recap(stdout: str) -> dict[str, dict[str, int]]:
+    """Parse PLAY RECAP lines into {host: {ok: n, changed: n, failed: n, ...}}."""
+    result: dict[str, dict[str, int]] = {}
+    in_recap = False
+    for line in stdout.splitlines():
+        if line.startswith("PLAY RECAP"):
+            in_recap = True
+            result = {}
+            continue
+        if in_recap and not line.strip():
+            in_recap = False
+            continue
+        if in_recap and ":" in line and "=" in line:
+            host, _, counters = line.partition(":")
+            result[host.strip()] = {k: int(v) for k, v in (c.split("=") for c in counters.split())}
+    return result
