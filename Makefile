@@ -71,12 +71,13 @@ pytest: platform-start
 	echo "== pytest -m 'not shared_platform' (ran alongside)"; cat .local-platform/pytest-private.log; \
 	test $$shared -eq 0 -a $$private_status -eq 0
 
+# A scenario left half-run on this machine would skip create/prepare next time; reset clears its state.
 molecule: platform-start
 	eval "$$($(LP) env)"; \
 	failed=""; passed=0; \
 	for scenario in $$(ls molecule); do \
 	  [ -f molecule/$$scenario/molecule.yml ] || continue; \
-	  echo "== molecule test -s $$scenario"; \
+	  echo "== molecule test -s $$scenario"; $(BIN)/molecule reset -s $$scenario >/dev/null 2>&1; \
 	  if $(BIN)/molecule test -s $$scenario; then passed=$$((passed + 1)); else failed="$$failed $$scenario"; fi; \
 	done; \
 	echo "molecule: $$passed passed, $$(echo $$failed | wc -w) failed$${failed:+ (}$$failed$${failed:+ )}"; \
