@@ -349,8 +349,9 @@ def test_tenant_db_role_works_in_its_schema_and_cannot_reach_another(fleet, conv
         conn.execute("CREATE TABLE IF NOT EXISTS notes (id int primary key, body text)")
         conn.execute("INSERT INTO notes VALUES (1, 'hello') ON CONFLICT DO NOTHING")
         assert conn.execute("SELECT body FROM notes").fetchall() == [("hello",)]
+        # 'notes'::regclass resolves the name the way the app's statements do (other fleets may hold a 'notes' too).
         schema = conn.execute("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                              "WHERE c.relname = 'notes'").fetchone()[0]
+                              "WHERE c.oid = 'notes'::regclass").fetchone()[0]
         assert schema == a.schema, "an unqualified table lands in the tenant's own schema"
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(sql.SQL("SELECT * FROM {}.chats").format(sql.Identifier(b.schema)))
