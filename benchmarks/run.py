@@ -287,6 +287,16 @@ def schema_params(env: dict[str, str], tenant: str, password: str) -> dict:
     return params
 
 
+def ensure_database(env: dict[str, str]) -> None:
+    """The shared database the shared_database play creates; here when the schema benchmark runs alone."""
+    import psycopg  # noqa: PLC0415 - only here, after .collections is on sys.path
+
+    with psycopg.connect(host=env["PGHOST"], port=int(env["PGPORT"]), user=env["PGUSER"], password=env["PGPASSWORD"],
+                         dbname="postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'openwebui'").fetchone():
+            conn.execute("CREATE DATABASE openwebui")
+
+
 def schema_pass(env: dict[str, str], names: list[str], password: str) -> tuple[float, int]:
     """tenant_schema's own work (module_utils run(): connect, lock, read catalogs, plan, apply)
     for every name in one process; (seconds, how many changed)."""
@@ -427,6 +437,7 @@ def bench_noop(args, runner: Runner, work: Path, results: dict, converged: list[
 def bench_schema(args, runner: Runner, work: Path, results: dict, password: str) -> None:
     """Benchmark 3a: tenant_schema over many tenants."""
     names = [f"ts-{i:04d}" for i in range(1, args.schema_tenants + 1)]
+    ensure_database(runner.env)
     create, changed = schema_pass(runner.env, names, password)
     log(f"tenant_schema create pass: {len(names)} tenants in {create:.1f}s ({changed} changed)")
     times = []
