@@ -459,6 +459,47 @@ def test_open_webui_reaches_data_services_tracing_and_dns(fleet, network):
         assert not cluster.can_reach(webui, INTERNET, 80)
 
 
+def test_tenant_isolation_summary(fleet, network, kube, capsys):
+    """Every ordered pair of tenants, on the four planes a tenant could reach another on: the
+    database (real PostgreSQL privileges), the network (policy analysis of the applied policies),
+    RBAC (bindings of the tenant-admin group) and the shared model store (read-only mounts)."""
+    cluster, pods, _ = network
+    every_pod = [p for tenant_pods in pods.values() for p in tenant_pods.values()]
+    ports = cluster.candidate_ports(every_pod)
+    role_bindings = kube.list("rbac.authorization.k8s.io/v1", "RoleBinding")
+    cluster_bindings = kube.list("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")
+    rows = []
+    for a in fleet.tenants.values():
+        group = a.host_vars["tenant_admin_group"]
+        binds = [b for b in role_bindings + cluster_bindings
+                 if any(s.get("kind") == "Group" and s.get("name") == group for s in b.get("subjects") or [])]
+        rbac_ok = bool(binds) and all(b["kind"] == "RoleBinding" and b["metadata"]["namespace"] == a.namespace
+                                      for b in binds)
+        store_ok = True
+        for deploy in kube.list("apps/v1", "Deployment", a.namespace, "app.kubernetes.io/name=ollama"):
+            spec = deploy["spec"]["template"]["spec"]
+            claims = [v["persistentVolumeClaim"] for v in spec["volumes"] if "persistentVolumeClaim" in v]
+            mounts = [m for c in spec["containers"] for m in c.get("volumeMounts", []) if m["name"] == "models"]
+            store_ok &= bool(claims) and all(c.get("readOnly") is True for c in claims)
+            store_ok &= bool(mounts) and all(m.get("readOnly") is True for m in mounts)
+        with _login(fleet, a) as conn:
+            for b in fleet.tenants.values():
+                if b is a:
+                    continue
+                db_rights = conn.execute(
+                    "SELECT has_schema_privilege(%s, 'USAGE'), has_schema_privilege(%s, 'CREATE')",
+                    (b.schema, b.schema)).fetchone()
+                net = [(src.name, dst.name, port) for src in pods[a.name].values() for dst in pods[b.name].values()
+                       for port in cluster.reachable_ports(src, dst, ports, "TCP")]
+                rows.append((a.name, b.name, not any(db_rights), not net, rbac_ok, store_ok))
+    with capsys.disabled():
+        print("\ntenant isolation (from -> to: database, network, RBAC, model store read-only)")
+        for row in rows:
+            print(f"  {row[0]} -> {row[1]}: " + ", ".join("isolated" if ok else "OPEN" for ok in row[2:]))
+    assert len(rows) == len(fleet.tenants) * (len(fleet.tenants) - 1)
+    assert all(all(row[2:]) for row in rows), rows
+
+
 # --------------------------------------------------------------------------- (6) changes
 
 
