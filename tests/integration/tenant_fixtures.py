@@ -212,12 +212,23 @@ def dump(obj) -> str:
     return json.dumps(obj, indent=1, sort_keys=True, default=str)
 
 
-def aws(env: dict[str, str], service: str):
+def aws(env: dict[str, str], service: str, region: str = "us-east-1"):
     """A boto3 client for the local platform's moto, from the fleet's environment alone."""
     import boto3
 
-    return boto3.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+    return boto3.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name=region,
                         aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+
+
+def force_delete_secret(secrets, name: str) -> None:
+    """Delete a secret now, its DR replicas first (AWS and moto refuse to delete a replicated one)."""
+    try:
+        replicas = [r["Region"] for r in secrets.describe_secret(SecretId=name).get("ReplicationStatus", [])]
+    except secrets.exceptions.ResourceNotFoundException:
+        return
+    if replicas:
+        secrets.remove_regions_from_replication(SecretId=name, RemoveReplicaRegions=replicas)
+    secrets.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
 
 
 def backups_bucket(aws_env: dict[str, str]) -> str:
@@ -262,8 +273,7 @@ def remove_leftovers(fleet: Fleet) -> None:
     s3 = aws(env, "s3")
     bucket = backups_bucket(env)
     for tenant in fleet.tenants.values():
-        with contextlib.suppress(secrets.exceptions.ResourceNotFoundException):
-            secrets.delete_secret(SecretId=f"llm-saas/local/tenants/{tenant.name}/app", ForceDeleteWithoutRecovery=True)
+        force_delete_secret(secrets, f"llm-saas/local/tenants/{tenant.name}/app")
         listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"tenants/{tenant.name}/").get("Contents", [])
         for obj in listed:
             s3.delete_object(Bucket=bucket, Key=obj["Key"])

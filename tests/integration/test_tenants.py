@@ -250,6 +250,20 @@ def test_open_webui_secret_exists_with_the_right_keys(fleet, converged, kube):
         assert carries_login, "DATABASE_URL carries the login stored in Secrets Manager"
 
 
+def test_tenant_credentials_are_replicated_to_the_dr_region(fleet, converged):
+    """dr_failover.yml points the DR region's copies at the promoted writer: they must exist."""
+    primary, dr = aws(fleet.env, "secretsmanager"), aws(fleet.env, "secretsmanager", "us-west-2")
+    for tenant in fleet.tenants.values():
+        name = f"llm-saas/local/tenants/{tenant.name}/app"
+        status = primary.describe_secret(SecretId=name).get("ReplicationStatus", [])
+        assert [r["Region"] for r in status] == ["us-west-2"], status
+        replica = dr.describe_secret(SecretId=name)
+        assert replica.get("PrimaryRegion") == "us-east-1" and "DeletedDate" not in replica
+        # Compared by digest so that a failure never prints a credential.
+        assert (hashlib.sha256(dr.get_secret_value(SecretId=name)["SecretString"].encode()).digest()
+                == hashlib.sha256(primary.get_secret_value(SecretId=name)["SecretString"].encode()).digest())
+
+
 def test_premium_ollama_asks_for_a_gpu_and_standard_ones_do_not(fleet, converged, kube):
     for tenant in fleet.tenants.values():
         deployments = by_name(kube.list("apps/v1", "Deployment", tenant.namespace))
@@ -622,6 +636,7 @@ def test_offboarding_backs_up_then_removes_everything_of_that_tenant_only(fleet,
     secrets = aws(fleet.env, "secretsmanager")
     described = secrets.describe_secret(SecretId=f"llm-saas/local/tenants/{prem.name}/app")
     assert "DeletedDate" in described, "the tenant's secret is scheduled for deletion"
+    assert not described.get("ReplicationStatus"), "its DR replica was removed first (AWS requires it)"
     for key in ("std_a", "std_b"):
         kept = secrets.describe_secret(SecretId=f"llm-saas/local/tenants/{fleet.tenants[key].name}/app")
         assert "DeletedDate" not in kept
