@@ -349,6 +349,7 @@ def seed_tenants(env: dict[str, str], names: list[str], reference_objects: list[
     started = time.monotonic()
     schema_pass(env, names, password)
     sm = boto3.client("secretsmanager", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                      verify=env.get("AWS_CA_BUNDLE"),  # the local moto serves HTTPS with its own certificate
                       aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto
     server, token = kube_target(env["KUBECONFIG"])
 
