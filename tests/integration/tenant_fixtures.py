@@ -10,7 +10,6 @@ the demo's or with a concurrent run's either.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
