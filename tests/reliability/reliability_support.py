@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,3 +68,12 @@ def run_direct(tmp_path: Path, module: str, args: dict, *, env: dict[str, str] |
     proc = subprocess.run(direct_cmd(tmp_path, module, args, name), cwd=REPO, env=env or direct_env(),
                           capture_output=True, text=True, timeout=300, check=False)
     return module_result(proc.stdout + "\n" + proc.stderr if not proc.stdout.strip() else proc.stdout)
+
+
+def k8s_call(k8s, method: str, path: str, body: dict | None = None) -> dict:
+    """A call to a private Kubernetes emulator (its /_emulator/... control paths too); the JSON answer."""
+    req = urllib.request.Request(k8s.url + path, method=method,  # noqa: S310 - own http URL
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - own http URL
+        return json.loads(resp.read() or b"{}")

@@ -10,19 +10,17 @@ place (rows in the schema, an object of the tenant's own in the namespace) chang
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import time
-import urllib.request
 import uuid
 
 import boto3
 import pytest
 import yaml
-from reliability_support import ANSIBLE_PLAYBOOK, AWS_ENV, REPO, clean_env
+from reliability_support import ANSIBLE_PLAYBOOK, AWS_ENV, REPO, clean_env, k8s_call
 from kubernetes import config, dynamic
 from kubernetes.dynamic.exceptions import NotFoundError
 from psycopg import sql
@@ -210,18 +208,6 @@ def test_killed_onboarding_reruns_to_the_uninterrupted_end_state(site, k8s, pg_p
             sql.Identifier(base))).fetchone() == (20, "msg 9")
 
 
-def inject(k8s, status: int, count: int, path_regex: str) -> None:
-    req = urllib.request.Request(k8s.url + "/_emulator/faults", method="POST",  # noqa: S310 - own http URL
-                                 data=json.dumps({"status": status, "count": count, "path_regex": path_regex}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(req, timeout=30).close()  # noqa: S310 - own http URL
-
-
-def pending_faults(k8s) -> list:
-    with urllib.request.urlopen(k8s.url + "/_emulator/stats", timeout=30) as resp:  # noqa: S310 - own http URL
-        return json.loads(resp.read())["faults"]
-
-
 def test_api_server_429_and_500_on_the_tenants_writes_are_retried(site, k8s):
     """The API server sheds load (429) and fails (500) on the tenant's objects for a while: the role's
     writes are retried and the converge succeeds, with nothing left over and nothing changed."""
@@ -231,13 +217,14 @@ def test_api_server_429_and_500_on_the_tenants_writes_are_retried(site, k8s):
     before = k8s_objects(kube, ref)
     ns = f"/namespaces/tenant-{ref}"
     # Paths of single objects (the apply's PATCH and the wait's GET), not the prune step's list reads.
-    inject(k8s, 429, 2, ns + r"/secrets/open-webui-env(\?|$)")
-    inject(k8s, 500, 1, ns + r"/deployments/open-webui(\?|$)")
+    for status, count, path in ((429, 2, r"/secrets/open-webui-env(\?|$)"), (500, 1, r"/deployments/open-webui(\?|$)")):
+        k8s_call(k8s, "POST", "/_emulator/faults", {"status": status, "count": count, "path_regex": ns + path})
     proc = subprocess.run(playbook_cmd(site, "--limit", f"controller,{ref}"), cwd=REPO, env=site["env"],
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, tail(proc)
     assert recaps(proc.stdout)[ref]["changed"] == 0, tail(proc)
-    assert pending_faults(k8s) == [], "every injected error was answered, and the role came back after each"
+    pending = k8s_call(k8s, "GET", "/_emulator/stats")["faults"]
+    assert pending == [], "every injected error was answered, and the role came back after each"
     # The 429s (with Retry-After) are retried inside the kubernetes client; the 500 fails the batched
     # apply once, and the role retries it.
     retries = [line for line in proc.stdout.splitlines() if "FAILED - RETRYING" in line]

@@ -7,9 +7,8 @@ absent (its manifest is only written after the last blob), and the re-run comple
 from __future__ import annotations
 
 import json
-import urllib.request
 
-from reliability_support import run_direct
+from reliability_support import k8s_call, run_direct
 
 MODULE = "llm_saas.platform.ollama_model"
 
@@ -82,14 +81,6 @@ def test_cut_and_error_line_mid_pull_are_reported_and_rerun_completes(ollama, tm
     assert_absent_or_complete(ollama, "tinyllama:latest", present=True)
     # The cut attempt resumed the blobs it had: the re-run pulled the same digest as a clean pull.
     assert phi3["model"]["digest"] == installed(ollama)["phi3:mini"]["digest"]
-
-
-def k8s_call(k8s, method: str, path: str, body: dict | None = None) -> dict:
-    req = urllib.request.Request(k8s.url + path, method=method,  # noqa: S310 - own http URL
-                                 data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - own http URL
-        return json.loads(resp.read() or b"{}")
 
 
 def test_api_server_429_and_500_on_the_service_proxy_are_retried(ollama, k8s, tmp_path):
