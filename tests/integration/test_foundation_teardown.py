@@ -41,10 +41,12 @@ def inventory_of(env, name, prefix):
     return {
         "vpcs": [v["VpcId"] for v in c["ec2"].describe_vpcs(Filters=tagged)["Vpcs"]],
         "subnets": [s["SubnetId"] for s in c["ec2"].describe_subnets(Filters=tagged)["Subnets"]],
+        # moto ignores tag filters on DescribeNatGateways (it returned the demo's gateways too):
+        # select by each gateway's own tags.
         "nat_gateways": [
             n["NatGatewayId"]
-            for n in c["ec2"].describe_nat_gateways(Filters=tagged)["NatGateways"]
-            if n["State"] in ("pending", "available")
+            for n in c["ec2"].describe_nat_gateways()["NatGateways"]
+            if n["State"] in ("pending", "available") and {"Key": "Project", "Value": name} in n.get("Tags", [])
         ],
         "eips": [a["AllocationId"] for a in c["ec2"].describe_addresses(Filters=tagged)["Addresses"]],
         "clusters": [x for x in c["eks"].list_clusters()["clusters"] if x == prefix],
