@@ -17,6 +17,7 @@ import subprocess
 import boto3
 import postgres_fixture
 import pytest
+from psycopg import sql
 from platform_helpers import REPO, recap, run_playbook
 from private_moto import private_moto
 
@@ -198,9 +199,9 @@ def test_failback_replicates_then_promotes(aws):
 
 # --- restore of one tenant's schema -------------------------------------------------------
 
-def _psql_rows(pg_server, db: str, query: str) -> list:
+def _psql_rows(pg_server, db: str, query: str, params: tuple = ()) -> list:
     with pg_server.connect(db) as conn:
-        return conn.execute(query).fetchall()
+        return conn.execute(query, params).fetchall()
 
 
 def test_tenant_restore(aws, pg_server, pg_database, tmp_path):
@@ -213,11 +214,11 @@ def test_tenant_restore(aws, pg_server, pg_database, tmp_path):
         conn.execute("CREATE SCHEMA tenant_globex")
         conn.execute("CREATE TABLE tenant_globex.chat (id int)")
         conn.execute("INSERT INTO tenant_globex.chat VALUES (7)")
-    # The offboarding backup's format: pg_dump --schema=<schema> --no-owner, gzip'd, in
-    # s3://<prefix>-backups-<account>-<region>/tenants/<tenant>/offboard/<stamp>/<schema>.sql.gz
+    # The tenant backups' format: pg_dump --schema=<schema> (owners and grants kept), gzip'd, in
+    # s3://<prefix>-backups-<account>-<region>/tenants/<tenant>/{offboard,scheduled}/<stamp>/<schema>.sql.gz
     dump = subprocess.run(
         ["pg_dump", "-h", pg_server.host, "-p", str(pg_server.port), "-U", pg_server.user,
-         f"--schema={schema}", "--no-owner", pg_database],
+         f"--schema={schema}", pg_database],
         env={"PGPASSWORD": pg_server.password}, check=True, capture_output=True).stdout
     bucket = f"{PREFIX}-backups-123456789012-{PRIMARY}"
     s3 = client("s3")
@@ -260,3 +261,98 @@ def test_tenant_restore(aws, pg_server, pg_database, tmp_path):
     proc = restore(confirm_restore="acme")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert rows() == [(1, "hello"), (2, "world")]
+
+
+
+def test_tenant_restore_by_a_non_superuser_admin_gives_objects_back(aws, pg_server, pg_database):
+    """The RDS master is no superuser: it restores a dump whose objects belong to the tenant's roles
+    (the app role owns what its migrations created) and ends up a member of none of them."""
+    env, client = aws
+    schema = postgres_fixture.unique("tenant_r")  # roles are cluster-wide: names no other run uses
+    owner, app, admin = f"{schema}_owner", f"{schema}_app", f"{schema}_master"
+    with pg_server.connect(pg_database) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(owner)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw'").format(sql.Identifier(app)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD 'pw'").format(sql.Identifier(admin)))
+        conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(sql.Identifier(pg_database),
+                                                                          sql.Identifier(admin)))
+        conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(sql.Identifier(schema), sql.Identifier(owner)))
+        conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(sql.Identifier(schema),
+                                                                               sql.Identifier(app)))
+    try:
+        with pg_server.connect(pg_database, user=app, password="pw") as conn:
+            conn.execute(sql.SQL("CREATE TABLE {}.chat (id int PRIMARY KEY, body text)").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("INSERT INTO {}.chat VALUES (1, 'hello')").format(sql.Identifier(schema)))
+        dump = subprocess.run(
+            ["pg_dump", "-h", pg_server.host, "-p", str(pg_server.port), "-U", pg_server.user,
+             f"--schema={schema}", pg_database],
+            env={"PGPASSWORD": pg_server.password}, check=True, capture_output=True).stdout
+        assert f"OWNER TO {app};".encode() in dump
+        client("s3").put_object(Bucket=f"{PREFIX}-backups-123456789012-{PRIMARY}", Body=gzip.compress(dump),
+                                Key=f"tenants/acme/scheduled/20270101T000000Z/{schema}.sql.gz")
+        with pg_server.connect(pg_database, user=app, password="pw") as conn:
+            conn.execute(sql.SQL("UPDATE {}.chat SET body = 'lost'").format(sql.Identifier(schema)))
+
+        pg_env = {**env, "PGHOST": pg_server.host, "PGPORT": str(pg_server.port)}
+        proc = run_playbook("playbooks/tenant_restore.yml", env=pg_env, extra_vars={
+            "restore_tenant": "acme", "confirm_restore": "acme", "tenant_restore_overwrite": True,
+            "dr_restore_schema": schema, "platform_db_name": pg_database,
+            "platform_db_admin_user": admin, "platform_db_admin_password": "pw"})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+        with pg_server.connect(pg_database, user=app, password="pw") as conn:  # the app reads and owns its table
+            assert conn.execute(sql.SQL("SELECT id, body FROM {}.chat").format(sql.Identifier(schema))).fetchall() \
+                == [(1, "hello")]
+        owners = _psql_rows(pg_server, pg_database, "SELECT tableowner FROM pg_tables WHERE schemaname = %s", (schema,))
+        assert owners == [(app,)]
+        assert _psql_rows(pg_server, pg_database, "SELECT pg_get_userbyid(nspowner) FROM pg_namespace "
+                          "WHERE nspname = %s", (schema,)) == [(owner,)]
+        memberships = _psql_rows(pg_server, pg_database, "SELECT pg_has_role(%s, %s, 'MEMBER'), "
+                                 "pg_has_role(%s, %s, 'MEMBER')", (admin, owner, admin, app))
+        assert memberships == [(False, False)], "the admin's memberships were revoked before commit"
+    finally:
+        with pg_server.connect(pg_database) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            for role in (admin, app, owner):
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+def backup_state(client) -> dict:
+    """The AWS Backup vaults of both regions, and the primary region's plans with their rules."""
+    out: dict = {region: sorted(v["BackupVaultName"] for v in client("backup", region).list_backup_vaults()
+                                ["BackupVaultList"]) for region in (PRIMARY, DR)}
+    backup = client("backup")
+    out["plans"] = {
+        p["BackupPlanName"]: backup.get_backup_plan(BackupPlanId=p["BackupPlanId"])["BackupPlan"]["Rules"]
+        for p in backup.list_backup_plans()["BackupPlansList"]}
+    return out
+
+
+def test_backups_plan_snapshots_daily_and_copies_to_the_dr_region(aws):
+    env, client = aws
+    before = backup_state(client)
+    assert before == {PRIMARY: [], DR: [], "plans": {}}, "the private moto starts without backups"
+
+    proc = run_playbook("playbooks/backups.yml", "--check", "--diff", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert recap(proc.stdout)["controller"]["changed"] > 0
+    assert backup_state(client) == before, "check mode created backup resources"
+
+    proc = run_playbook("playbooks/backups.yml", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    after = backup_state(client)
+    vault = f"{PREFIX}-vault"
+    assert (after[PRIMARY], after[DR]) == ([vault], [vault])
+    (rule,) = after["plans"][f"{PREFIX}-daily"]
+    assert rule["TargetBackupVaultName"] == vault
+    assert rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert rule["Lifecycle"]["DeleteAfterDays"] == 35
+    (copy,) = rule["CopyActions"]
+    assert copy["DestinationBackupVaultArn"] == f"arn:aws:backup:{DR}:123456789012:backup-vault:{vault}"
+    trust = client("iam").get_role(RoleName=f"{PREFIX}-backup")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "backup.amazonaws.com"}
+
+    proc = run_playbook("playbooks/backups.yml", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert recap(proc.stdout)["controller"]["changed"] == 0, proc.stdout
+    assert backup_state(client) == after
