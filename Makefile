@@ -34,7 +34,10 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	ln -sfn ../../.. $@
 
 setup: $(BIN)/.installed .collections/ansible_collections/llm_saas/platform
-test-setup: setup .venv-scan/.installed
+# The two virtualenvs install side by side (mostly waiting on downloads and unpacking).
+test-setup:
+	$(MAKE) -j2 $(BIN)/.installed .venv-scan/.installed
+	$(MAKE) setup
 .PHONY: test-setup
 .PHONY: setup
 

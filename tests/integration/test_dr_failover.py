@@ -263,7 +263,6 @@ def test_tenant_restore(aws, pg_server, pg_database, tmp_path):
     assert rows() == [(1, "hello"), (2, "world")]
 
 
-
 def test_tenant_restore_by_a_non_superuser_admin_gives_objects_back(aws, pg_server, pg_database):
     """The RDS master is no superuser: it restores a dump whose objects belong to the tenant's roles
     (the app role owns what its migrations created) and ends up a member of none of them."""
@@ -274,11 +273,11 @@ def test_tenant_restore_by_a_non_superuser_admin_gives_objects_back(aws, pg_serv
         conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(owner)))
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw'").format(sql.Identifier(app)))
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD 'pw'").format(sql.Identifier(admin)))
-        conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(sql.Identifier(pg_database),
-                                                                          sql.Identifier(admin)))
+        conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+            sql.Identifier(pg_database), sql.Identifier(admin)))
         conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(sql.Identifier(schema), sql.Identifier(owner)))
-        conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(sql.Identifier(schema),
-                                                                               sql.Identifier(app)))
+        conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(
+            sql.Identifier(schema), sql.Identifier(app)))
     try:
         with pg_server.connect(pg_database, user=app, password="pw") as conn:
             conn.execute(sql.SQL("CREATE TABLE {}.chat (id int PRIMARY KEY, body text)").format(sql.Identifier(schema)))
@@ -316,6 +315,7 @@ def test_tenant_restore_by_a_non_superuser_admin_gives_objects_back(aws, pg_serv
             for role in (admin, app, owner):
                 conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
                 conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
 
 def backup_state(client) -> dict:
     """The AWS Backup vaults of both regions, and the primary region's plans with their rules."""

@@ -1,4 +1,5 @@
-"""moto_server for the local platform: served over TLS only, and bucket policies see that.
+"""moto_server for the local platform: served over TLS only, and bucket policies see that; it can
+delete ElastiCache subnet groups (see _add_delete_cache_subnet_group).
 
 moto 5.2 evaluates S3 bucket policies without request context: a condition such as
 ``{"Bool": {"aws:SecureTransport": "false"}}`` finds no value and the Deny statement applies to
@@ -57,10 +58,44 @@ def _patch_bucket_policy_context() -> None:
     models.FakeBucket.get_permission = get_permission
 
 
+def _add_delete_cache_subnet_group() -> None:
+    """moto 5.2 has no DeleteCacheSubnetGroup: the foundation's teardown could not remove the group, and
+    the next converge found it holding the deleted subnets and failed on ModifyCacheSubnetGroup (also
+    missing). Deleting is what AWS does; like AWS it refuses a group a live replication group or cache
+    cluster uses (moto keeps deleted replication groups in "deleting", which no longer count)."""
+    from moto.core.responses import EmptyResult
+    from moto.elasticache.exceptions import CacheSubnetGroupNotFound, ElastiCacheException
+    from moto.elasticache.models import ElastiCacheBackend
+    from moto.elasticache.responses import ElastiCacheResponse
+
+    class CacheSubnetGroupInUse(ElastiCacheException):
+        code = "CacheSubnetGroupInUse"
+
+        def __init__(self, name: str):
+            super().__init__(f"Cache subnet group {name} is currently in use by a cache cluster or replication group.")
+
+    def delete_cache_subnet_group(backend: Any, name: str) -> None:
+        if name not in backend.cache_subnet_groups:
+            raise CacheSubnetGroupNotFound(name)
+        users = [*backend.replication_groups.values(), *backend.cache_clusters.values()]
+        if any(getattr(u, "cache_subnet_group_name", None) == name
+               and getattr(u, "status", getattr(u, "cache_cluster_status", "")) != "deleting" for u in users):
+            raise CacheSubnetGroupInUse(name)
+        del backend.cache_subnet_groups[name]
+
+    def respond(self: Any) -> Any:
+        self.elasticache_backend.delete_cache_subnet_group(self._get_param("CacheSubnetGroupName"))
+        return EmptyResult()
+
+    ElastiCacheBackend.delete_cache_subnet_group = delete_cache_subnet_group
+    ElastiCacheResponse.delete_cache_subnet_group = respond
+
+
 def main() -> None:
     if "-c" not in sys.argv[1:] and "--ssl-cert" not in sys.argv[1:]:
         raise SystemExit("moto_tls_server: serves TLS only; pass -c CERT -k KEY")
     _patch_bucket_policy_context()
+    _add_delete_cache_subnet_group()
     from moto.server import main as moto_main
 
     moto_main(sys.argv[1:])

@@ -224,7 +224,7 @@ def test_template_variables_are_consumed_by_its_playbook(template: dict) -> None
     for variable in variables:
         # Either a role input, or a play-level variable the playbook reads by name.
         assert variable in options or re.search(rf"\b{variable}\b", text), (
-            f"{template['name']}: {variable} is neither an input of {sorted(r for r, _ in roles)} "
+            f"{template['name']}: {variable} is neither an input of {sorted(role for role, _entry in roles)} "
             f"nor used by {template['playbook']}"
         )
         if variable in options and template["survey_file"]:
@@ -315,7 +315,7 @@ def test_dr_settings_are_inputs_the_converge_accepts(tasks_file: str) -> None:
     """What the failover (or failback) hands to "Platform: converge" — as workflow artifacts or a vars
     file — is made of site.yml's role inputs of the right type, or product-wide variables."""
     outputs = _dr_outputs(tasks_file)
-    roles, _ = _playbook_roles(REPO / "site.yml")
+    roles, _text = _playbook_roles(REPO / "site.yml")
     options = _role_options(roles)
     product_wide = yaml.safe_load((REPO / "group_vars" / "all" / "platform.yml").read_text())
     declared = {k: v for k, v in outputs.items() if k in options}
