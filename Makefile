@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LP := $(BIN)/python scripts/local-platform
+# Where the local platform keeps its state and logs (scripts/local-platform honours the same variable).
+LP_DIR := $(or $(LOCAL_PLATFORM_DIR),.local-platform)
 INVENTORY ?= inventories/local
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -50,11 +52,11 @@ platform-status:
 
 demo: platform-start
 	eval "$$($(LP) env)"; \
-	$(BIN)/ansible-playbook -i $(INVENTORY) site.yml | tee .local-platform/demo-run1.log; \
+	$(BIN)/ansible-playbook -i $(INVENTORY) site.yml | tee $(LP_DIR)/demo-run1.log; \
 	test $${PIPESTATUS[0]} -eq 0 || exit 1; \
-	$(BIN)/ansible-playbook -i $(INVENTORY) site.yml | tee .local-platform/demo-run2.log; \
+	$(BIN)/ansible-playbook -i $(INVENTORY) site.yml | tee $(LP_DIR)/demo-run2.log; \
 	test $${PIPESTATUS[0]} -eq 0 || exit 1; \
-	$(BIN)/python scripts/check-recap --changed 0 .local-platform/demo-run2.log
+	$(BIN)/python scripts/check-recap --changed 0 $(LP_DIR)/demo-run2.log
 
 lint: setup
 	$(BIN)/ruff check .
@@ -68,10 +70,10 @@ sanity: setup
 pytest: platform-start
 	@# Tests with private servers run beside those of the shared platform (2 cores, half idle otherwise).
 	eval "$$($(LP) env)"; \
-	$(BIN)/python -m pytest -m "not shared_platform" tests > .local-platform/pytest-private.log 2>&1 & private=$$!; \
+	$(BIN)/python -m pytest -m "not shared_platform" tests > $(LP_DIR)/pytest-private.log 2>&1 & private=$$!; \
 	$(BIN)/python -m pytest -m shared_platform tests; shared=$$?; \
 	wait $$private; private_status=$$?; \
-	echo "== pytest -m 'not shared_platform' (ran alongside)"; cat .local-platform/pytest-private.log; \
+	echo "== pytest -m 'not shared_platform' (ran alongside)"; cat $(LP_DIR)/pytest-private.log; \
 	test $$shared -eq 0 -a $$private_status -eq 0
 
 # A scenario left half-run on this machine would skip create/prepare next time; reset clears its state.
@@ -93,7 +95,7 @@ test: test-setup
 	status=0; $(MAKE) pytest molecule || status=$$?; $(MAKE) platform-stop; exit $$status
 
 clean: platform-stop
-	rm -rf .local-platform .collections
+	rm -rf $(LP_DIR) .collections
 
 # make benchmark — benchmarks/run.py on a private local platform (ports LP_*_PORT, 25000-series by
 # default); writes docs/performance.md. Cut sizes with e.g. BENCH_ARGS="--noop-sizes 2,5,10".
