@@ -201,9 +201,10 @@ def ensure_present(module, client, detector_id, detector, wanted):
     frequency = p["finding_publishing_frequency"]
     if frequency and before["finding_publishing_frequency"] != frequency:
         update["FindingPublishingFrequency"] = frequency
-    features = features_to_change(before["features"], wanted)
-    if features:
-        update["Features"] = features
+    if features_to_change(before["features"], wanted):
+        # Every declared feature, not only the differing ones: the request then states the whole declared
+        # configuration, which AWS applies feature by feature (and an emulator replacing the list keeps it).
+        update["Features"] = _request_features(wanted)
     to_set, to_remove = tag_changes(before["tags"], p["tags"], p["purge_tags"])
     changed = bool(update or to_set or to_remove)
     after = {

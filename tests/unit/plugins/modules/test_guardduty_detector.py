@@ -115,6 +115,31 @@ def test_drift_is_put_back_and_check_mode_only_reports_it(moto_gd, capsys):
     assert run(capsys, _client, **PLATFORM)["changed"] is False
 
 
+def test_one_drifted_feature_is_fixed_and_the_others_stay(moto_gd, capsys):
+    detector_id = run(capsys, _client, **PLATFORM)["detector_id"]
+    moto_gd.update_detector(
+        DetectorId=detector_id,
+        Features=[
+            {"Name": "EKS_AUDIT_LOGS", "Status": "ENABLED"},
+            {
+                "Name": "RUNTIME_MONITORING",
+                "Status": "ENABLED",
+                "AdditionalConfiguration": [{"Name": "EKS_ADDON_MANAGEMENT", "Status": "DISABLED"}],
+            },
+        ],
+    )
+    fixed = run(capsys, _client, **PLATFORM)
+    assert fixed["changed"] is True
+    assert fixed["diff"]["before"]["features"]["RUNTIME_MONITORING"]["additional"] == {
+        "EKS_ADDON_MANAGEMENT": "DISABLED"
+    }
+    assert _features(moto_gd, detector_id) == {
+        "EKS_AUDIT_LOGS": ("ENABLED", {}),
+        "RUNTIME_MONITORING": ("ENABLED", {"EKS_ADDON_MANAGEMENT": "ENABLED"}),
+    }
+    assert run(capsys, _client, **PLATFORM)["changed"] is False
+
+
 def test_absent_deletes_the_detector_once(moto_gd, capsys):
     detector_id = moto_gd.create_detector(Enable=True)["DetectorId"]
     assert run(capsys, _client, check_mode=True, state="absent")["changed"] is True
