@@ -65,3 +65,25 @@ def recap(stdout: str) -> dict[str, dict[str, int]]:
             host, _, counters = line.partition(":")
             result[host.strip()] = {k: int(v) for k, v in (c.split("=") for c in counters.split())}
     return result
+
+
+def ensure_backups_bucket(env: dict[str, str], region: str = "us-east-1") -> str:
+    """The data_services backups bucket of inventories/local (its name), made if a test needs it before
+    the foundation exists.
+
+    Made versioned, as data_services makes it: an unversioned bucket that the foundation later adopts
+    keeps its objects under the version id "null", and amazon.aws.s3_bucket ``force`` (10.1) deletes
+    those without a version id, which on a versioned bucket only adds a delete marker — the teardown then
+    fails with BucketNotEmpty (on AWS as on moto).
+    """
+    import boto3
+
+    session = boto3.Session(aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
+                            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"), region_name=region)
+    account = session.client("sts", endpoint_url=env["AWS_ENDPOINT_URL"]).get_caller_identity()["Account"]
+    name = f"llm-saas-local-backups-{account}-{region}"
+    s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+    if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name

@@ -28,6 +28,7 @@ if str(EMULATORS) not in sys.path:
     sys.path.insert(0, str(EMULATORS))
 
 from ollama_server.harness import OllamaServer  # noqa: E402
+from platform_helpers import ensure_backups_bucket  # noqa: E402
 
 PLAYBOOKS = REPO / "playbooks"
 CONVERGE = (PLAYBOOKS / "preflight.yml", PLAYBOOKS / "models.yml", PLAYBOOKS / "tenants.yml")
@@ -231,17 +232,9 @@ def force_delete_secret(secrets, name: str) -> None:
 
 
 def backups_bucket(aws_env: dict[str, str]) -> str:
-    """The data_services backups bucket name (prefix, purpose, account, region), made if missing.
-
-    A full run creates it (foundation); the tenant layer alone does not, so the tests make it
-    with the same name the roles use.
-    """
-    account = aws(aws_env, "sts").get_caller_identity()["Account"]
-    name = f"llm-saas-local-backups-{account}-us-east-1"
-    s3 = aws(aws_env, "s3")
-    if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
-        s3.create_bucket(Bucket=name)
-    return name
+    """The data_services backups bucket name; a full run creates it (foundation), the tenant layer
+    alone does not, so the tests make it the way the roles do (platform_helpers)."""
+    return ensure_backups_bucket(aws_env)
 
 
 def remove_leftovers(fleet: Fleet) -> None:

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from platform_helpers import ensure_backups_bucket
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "quickstart.md"
@@ -51,16 +52,8 @@ def test_the_document_marks_what_the_test_runs() -> None:
 def platform_ready(local_platform: dict[str, str]) -> dict[str, str]:
     """What `make demo` (section 1 of the guide) leaves behind, without its two full site.yml runs:
     the shared database, and the backups bucket offboarding writes to."""
-    import boto3
-
     env = {**os.environ, **local_platform}
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    account = session.client("sts", endpoint_url=env["AWS_ENDPOINT_URL"]).get_caller_identity()["Account"]
-    # The data_services role's bucket name (the tenant role's tenant_backup_bucket default).
-    bucket = f"llm-saas-local-backups-{account}-us-east-1"
-    s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
-    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(Bucket=bucket)
+    ensure_backups_bucket(env)
     proc = subprocess.run(
         [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/local",
          "playbooks/tenants.yml", "--limit", "platform"],
