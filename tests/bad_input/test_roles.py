@@ -37,6 +37,20 @@ ROLE_CASES = {
         "tenant", {**_TENANT, "tenant_overrides": ["quota", "cpu"]}, ["tenant_overrides", "dict"]),
     "tenant: unknown IdP type": (
         "tenant", {**_TENANT, "tenant_idp": {"type": "ldap"}}, ["type", "none, oidc, saml", "tenant_idp"]),
+    "tenant: SAML without metadata URL": (
+        "tenant", {**_TENANT, "tenant_idp": {"type": "saml"}}, ["type is saml", "saml_metadata_url", "tenant_idp"]),
+    "tenant: SAML metadata over http": (
+        "tenant", {**_TENANT, "tenant_idp": {"type": "saml", "saml_metadata_url": "http://idp.example/metadata"}},
+        ["tenant_idp.type=saml needs an https:// saml_metadata_url", "http://idp.example/metadata", "tenant_idp.saml_metadata_url"]),
+    "tenant: OIDC without issuer": (
+        "tenant", {**_TENANT, "tenant_idp": {"type": "oidc", "client_id": "open-webui"}},
+        ["type is oidc", "issuer_url"]),
+    "tenant: admin role not an IAM role ARN": (
+        "tenant", {**_TENANT, "tenant_admin_role_arns": ["arn:aws:iam::123456789012:user/bob"]},
+        ["tenant_admin_role_arns must be IAM role ARNs"]),
+    "tenant: unknown admin access policy": (
+        "tenant", {**_TENANT, "tenant_admin_access_policy": "AmazonEKSClusterAdminPolicy"},
+        ["tenant_admin_access_policy", "AmazonEKSEditPolicy"]),
     "network: unknown flow-log traffic type": (
         "network", {**_AWS, "network_flow_logs_traffic_type": "EVERYTHING"}, ["network_flow_logs_traffic_type"]),
     "network: flow-log retention not a CloudWatch value": (
