@@ -70,8 +70,8 @@ sanity: setup
 pytest: platform-start
 	@# Tests with private servers run beside those of the shared platform (2 cores, half idle otherwise).
 	eval "$$($(LP) env)"; \
-	$(BIN)/python -m pytest -m "not shared_platform" tests > $(LP_DIR)/pytest-private.log 2>&1 & private=$$!; \
-	$(BIN)/python -m pytest -m shared_platform tests; shared=$$?; \
+	$(BIN)/python -m pytest --durations=15 -m "not shared_platform" tests > $(LP_DIR)/pytest-private.log 2>&1 & private=$$!; \
+	$(BIN)/python -m pytest --durations=25 -m shared_platform tests; shared=$$?; \
 	wait $$private; private_status=$$?; \
 	echo "== pytest -m 'not shared_platform' (ran alongside)"; cat $(LP_DIR)/pytest-private.log; \
 	test $$shared -eq 0 -a $$private_status -eq 0
@@ -79,12 +79,15 @@ pytest: platform-start
 # A scenario left half-run on this machine would skip create/prepare next time; reset clears its state.
 molecule: platform-start
 	eval "$$($(LP) env)"; \
-	failed=""; passed=0; \
+	failed=""; passed=0; timings=""; \
 	for scenario in $$(ls molecule); do \
 	  [ -f molecule/$$scenario/molecule.yml ] || continue; \
 	  echo "== molecule test -s $$scenario"; $(BIN)/molecule reset -s $$scenario >/dev/null 2>&1; \
+	  start=$$(date +%s); \
 	  if $(BIN)/molecule test -s $$scenario; then passed=$$((passed + 1)); else failed="$$failed $$scenario"; fi; \
+	  timings="$$timings $$scenario=$$(( $$(date +%s) - start ))s"; \
 	done; \
+	echo "molecule scenario times:$$timings"; \
 	echo "molecule: $$passed passed, $$(echo $$failed | wc -w) failed$${failed:+ (}$$failed$${failed:+ )}"; \
 	test -z "$$failed"
 
