@@ -7,6 +7,8 @@ every request, so our TLS-only buckets refuse every object call. This server onl
 certificate, so every request reaching it did come over TLS; the patch evaluates each statement
 with exactly that fact (``aws:SecureTransport = true``), and a statement whose condition does not
 hold does not apply (moto would turn it into a Deny), as on AWS. See docs/emulator-gaps/.
+
+It also answers GetEbsDefaultKmsKeyId and ResetEbsDefaultKmsKeyId (see add_ebs_default_kms_key_reads).
 """
 
 from __future__ import annotations
@@ -91,11 +93,36 @@ def _add_delete_cache_subnet_group() -> None:
     ElastiCacheResponse.delete_cache_subnet_group = respond
 
 
+def add_ebs_default_kms_key_reads() -> None:
+    """moto 5.2 stores the key ModifyEbsDefaultKmsKeyId sets but has no GetEbsDefaultKmsKeyId (nor
+    ResetEbsDefaultKmsKeyId), so ebs_encryption_by_default could not read the regional default key back.
+    As AWS: the chosen key's ARN, or the alias ARN of the AWS managed key (alias/aws/ebs) while none was
+    chosen or after a reset. The unit tests apply the same patch to moto in process."""
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+
+    def get_ebs_default_kms_key_id(self: Any) -> Any:
+        self.error_on_dryrun()
+        backend = self.ec2_backend
+        chosen = backend.default_kms_key_id or (
+            f"arn:{backend.partition}:kms:{backend.region_name}:{backend.account_id}:alias/aws/ebs")
+        return ActionResult({"KmsKeyId": chosen})
+
+    def reset_ebs_default_kms_key_id(self: Any) -> Any:
+        self.error_on_dryrun()
+        self.ec2_backend.default_kms_key_id = ""
+        return get_ebs_default_kms_key_id(self)
+
+    ElasticBlockStore.get_ebs_default_kms_key_id = get_ebs_default_kms_key_id
+    ElasticBlockStore.reset_ebs_default_kms_key_id = reset_ebs_default_kms_key_id
+
+
 def main() -> None:
     if "-c" not in sys.argv[1:] and "--ssl-cert" not in sys.argv[1:]:
         raise SystemExit("moto_tls_server: serves TLS only; pass -c CERT -k KEY")
     _patch_bucket_policy_context()
     _add_delete_cache_subnet_group()
+    add_ebs_default_kms_key_reads()
     from moto.server import main as moto_main
 
     moto_main(sys.argv[1:])
