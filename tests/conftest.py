@@ -22,7 +22,19 @@ def local_platform() -> dict[str, str]:
     """
     env = platform_env([])
     os.environ.update(env)
+    _ensure_audit_bucket(env)
     return env
+
+
+def _ensure_audit_bucket(env: dict[str, str]) -> None:
+    """The tenant role writes an audit record per tenant action into the security baseline's bucket;
+    site.yml makes it (playbooks/security.yml), a test converging tenants alone does not."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    if "llm-saas-local-audit-logs" not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket="llm-saas-local-audit-logs")
 
 
 # Tests that converge against the one shared local platform (the `local_platform` fixture, the

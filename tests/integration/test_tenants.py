@@ -82,12 +82,61 @@ class Kube:
         return found
 
 
+AUDIT_BUCKET = "llm-saas-local-audit-logs"
+
+
+def uploads_bucket(env: dict[str, str]) -> str:
+    """The data_services uploads bucket (made if missing: the tenant layer alone does not make it)."""
+    account = aws(env, "sts").get_caller_identity()["Account"]
+    name = f"llm-saas-local-uploads-{account}-us-east-1"
+    s3 = aws(env, "s3")
+    if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+def list_keys(env: dict[str, str], bucket: str, prefix: str) -> list[str]:
+    listed = aws(env, "s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return sorted(o["Key"] for o in listed)
+
+
+def audit_records(env: dict[str, str], tenant) -> list[dict]:
+    """The tenant's audit records, oldest first (keys carry the time)."""
+    s3 = aws(env, "s3")
+    return [json.loads(s3.get_object(Bucket=AUDIT_BUCKET, Key=k)["Body"].read())
+            for k in list_keys(env, AUDIT_BUCKET, f"tenant-audit/tenant={tenant.name}/")]
+
+
+def uploads_role(tenant) -> str:
+    return f"llm-saas-local-tenant-{tenant.name}"
+
+
+def remove_uploads_leftovers(fleet) -> None:
+    """The fleet's IAM roles, uploaded files and audit records (shared moto; tenant names are random)."""
+    iam, s3 = aws(fleet.env, "iam"), aws(fleet.env, "s3")
+    bucket = uploads_bucket(fleet.env)
+    for tenant in fleet.tenants.values():
+        try:
+            for policy in iam.list_role_policies(RoleName=uploads_role(tenant))["PolicyNames"]:
+                iam.delete_role_policy(RoleName=uploads_role(tenant), PolicyName=policy)
+            iam.delete_role(RoleName=uploads_role(tenant))
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        for key in list_keys(fleet.env, bucket, f"tenants/{tenant.name}/"):
+            s3.delete_object(Bucket=bucket, Key=key)
+        for key in list_keys(fleet.env, AUDIT_BUCKET, f"tenant-audit/tenant={tenant.name}/"):
+            s3.delete_object(Bucket=AUDIT_BUCKET, Key=key)
+
+
 @pytest.fixture(scope="module")
 def fleet(local_platform, tmp_path_factory):
     fleet = new_fleet(tmp_path_factory.mktemp("tenant-fleet"), local_platform)
+    uploads_bucket(fleet.env)
     yield fleet
     try:
         remove_leftovers(fleet)
+        remove_uploads_leftovers(fleet)
     finally:
         stop_fleet(fleet)
 
@@ -104,7 +153,8 @@ def converged(fleet):
     for label, args in (("first", ()), ("second", ()), ("check", ("--check", "--diff"))):
         proc, counters = run(fleet, *CONVERGE, args=args)
         assert proc.returncode == 0, f"{label} converge failed:\n{tail(proc)}"
-        runs[label] = {"proc": proc, "recap": counters, "pulls": pulls(fleet.ollama.stats())}
+        runs[label] = {"proc": proc, "recap": counters, "pulls": pulls(fleet.ollama.stats()),
+                       "audit": {t.name: audit_records(fleet.env, t) for t in fleet.tenants.values()}}
     return runs
 
 
@@ -232,6 +282,56 @@ def test_open_webui_deployment(fleet, converged, kube):
             assert env["OPENID_PROVIDER_URL"].startswith(tenant.host_vars["tenant_idp"]["issuer_url"])
         else:
             assert "OPENID_PROVIDER_URL" not in env
+
+
+def test_open_webui_keeps_uploads_in_s3_as_the_tenants_own_iam_role(fleet, converged, kube):
+    iam = aws(fleet.env, "iam")
+    bucket = uploads_bucket(fleet.env)
+    for tenant in fleet.tenants.values():
+        env = env_of(kube.get("apps/v1", "Deployment", "open-webui", tenant.namespace), "open-webui")
+        assert {k: env.get(k) for k in ("STORAGE_PROVIDER", "S3_BUCKET_NAME", "S3_REGION_NAME", "S3_KEY_PREFIX")} == {
+            "STORAGE_PROVIDER": "s3", "S3_BUCKET_NAME": bucket, "S3_REGION_NAME": "us-east-1",
+            "S3_KEY_PREFIX": f"tenants/{tenant.name}/uploads"}
+        role = iam.get_role(RoleName=uploads_role(tenant))["Role"]
+        account = role["Arn"].split(":")[4]
+        sa = kube.get("v1", "ServiceAccount", "open-webui", tenant.namespace)
+        assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == role["Arn"]
+
+        (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+        provider = trust["Principal"]["Federated"]
+        assert provider.startswith(f"arn:aws:iam::{account}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/")
+        issuer = provider.split(":oidc-provider/")[1]
+        only_its_service_account = {"StringEquals": {
+            f"{issuer}:sub": f"system:serviceaccount:{tenant.namespace}:open-webui",
+            f"{issuer}:aud": "sts.amazonaws.com"}}
+        assert trust["Condition"] == only_its_service_account
+
+        assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == ["uploads"]
+        statements = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="uploads")["PolicyDocument"]["Statement"]
+        by_sid = {st["Sid"]: st for st in statements}
+        prefix = f"tenants/{tenant.name}/uploads/"
+        assert by_sid["ListOwnPrefix"]["Resource"] == f"arn:aws:s3:::{bucket}"
+        assert by_sid["ListOwnPrefix"]["Condition"] == {"StringLike": {"s3:prefix": [prefix + "*"]}}
+        assert by_sid["ReadWriteOwnPrefix"]["Resource"] == f"arn:aws:s3:::{bucket}/{prefix}*"
+        assert by_sid["BucketKeyThroughS3Only"]["Condition"]["StringEquals"] == {
+            "kms:ViaService": "s3.us-east-1.amazonaws.com",
+            "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{bucket}"}
+        assert all(st["Effect"] == "Allow" for st in statements) and len(statements) == 3
+        resources = [st["Resource"] for st in statements]
+        assert not any(r in ("*", f"arn:aws:s3:::{bucket}/*") for r in resources), resources
+
+
+def test_onboarding_is_audited_once_and_reruns_record_nothing(fleet, converged):
+    for tenant in fleet.tenants.values():
+        first = converged["first"]["audit"][tenant.name]
+        assert [(r["what"], r["result"], r["tenant"]) for r in first] == [("onboard", "success", tenant.name)], first
+        assert first[0]["schema"] == "llm-saas.io/tenant-audit/v1" and first[0]["via"] == "ansible-playbook"
+        assert first[0]["details"]["tier"] == tenant.tier
+        assert "tenant_objects" in first[0]["details"]["changed"]
+        # The re-run and the check run changed nothing, so they wrote no record.
+        assert converged["second"]["audit"][tenant.name] == first
+        assert converged["check"]["audit"][tenant.name] == first
 
 
 def test_open_webui_secret_exists_with_the_right_keys(fleet, converged, kube):
@@ -544,6 +644,12 @@ def test_tier_change_changes_only_that_tenant(fleet, tier_changed, kube):
     assert "Deployment/ollama-premium" in changed, "a premium tenant gets the GPU model server"
     ns = kube.get("v1", "Namespace", moved.namespace)["metadata"]["labels"]
     assert ns["llm-saas.io/tier"] == "premium"
+    changes = [r for r in audit_records(fleet.env, moved) if r["what"] == "change"]
+    assert len(changes) == 1 and changes[0]["result"] == "success" and changes[0]["details"]["tier"] == "premium"
+    assert "tenant_objects" in changes[0]["details"]["changed"]
+    for key in ("std_b", "prem"):
+        assert not [r for r in audit_records(fleet.env, fleet.tenants[key]) if r["what"] == "change"], \
+            "an unchanged tenant gets no change record"
     quota = kube.get("v1", "ResourceQuota", "tenant-quota", moved.namespace)["spec"]["hard"]
     assert quota["requests.nvidia.com/gpu"] == str(TIERS["platform_tiers"]["premium"]["quota"]["gpu"])
 
@@ -587,13 +693,16 @@ def offboarded(fleet, model_removed, kube):
     bucket = backups_bucket(fleet.env)
     before = {key: kube.tenant_objects(t) for key, t in fleet.tenants.items()}
     pulls_before = pulls(fleet.ollama.stats())
+    uploads = uploads_bucket(fleet.env)
+    aws(fleet.env, "s3").put_object(Bucket=uploads, Key=f"tenants/{prem.name}/uploads/u1_contract.pdf",
+                                    Body=b"%PDF-1.7 x")
     refused, _ = run(fleet, PLAYBOOKS / "tenant_offboard.yml", extra_vars={"offboard_tenant": prem.name})
     after_refusal = {key: kube.tenant_objects(t) for key, t in fleet.tenants.items()}
     done, counters = run(fleet, PLAYBOOKS / "tenant_offboard.yml",
                          extra_vars={"offboard_tenant": prem.name, "confirm_tenant": prem.name})
     after = {key: kube.tenant_objects(t) for key, t in fleet.tenants.items()}
     return {"bucket": bucket, "before": before, "refused": refused, "after_refusal": after_refusal,
-            "done": done, "counters": counters, "after": after, "pulls_before": pulls_before}
+            "done": done, "counters": counters, "after": after, "pulls_before": pulls_before, "uploads": uploads}
 
 
 def test_offboarding_without_confirmation_changes_nothing(fleet, offboarded):
@@ -612,7 +721,9 @@ def test_offboarding_backs_up_then_removes_everything_of_that_tenant_only(fleet,
     s3 = aws(fleet.env, "s3")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=offboarded["bucket"],
                                                  Prefix=f"tenants/{prem.name}/offboard/").get("Contents", [])]
-    assert {k.rsplit("/", 1)[1] for k in keys} == {f"{prem.schema}.sql.gz", "objects.json"}
+    assert {k.rsplit("/", 1)[1] for k in keys} == {f"{prem.schema}.sql.gz", "objects.json", "u1_contract.pdf"}
+    copied = next(k for k in keys if k.endswith("/uploads/u1_contract.pdf"))
+    assert s3.get_object(Bucket=offboarded["bucket"], Key=copied)["Body"].read() == b"%PDF-1.7 x"
     dump_key = next(k for k in keys if k.endswith(".sql.gz"))
     dumped = s3.get_object(Bucket=offboarded["bucket"], Key=dump_key)["Body"].read()
     assert f"CREATE SCHEMA {prem.schema}".encode() in gzip.decompress(dumped)
@@ -641,6 +752,18 @@ def test_offboarding_backs_up_then_removes_everything_of_that_tenant_only(fleet,
         kept = secrets.describe_secret(SecretId=f"llm-saas/local/tenants/{fleet.tenants[key].name}/app")
         assert "DeletedDate" not in kept
     assert f"tenant {prem.name} offboarded" in out, "the verification report is printed"
+    assert (out.index("Copy the tenant's uploaded files beside the dump")
+            < out.index("Remove the tenant's uploaded files")), "the files are backed up before they are deleted"
+    assert s3.list_objects_v2(Bucket=offboarded["uploads"], Prefix=f"tenants/{prem.name}/").get("KeyCount") == 0
+    with pytest.raises(aws(fleet.env, "iam").exceptions.NoSuchEntityException):
+        aws(fleet.env, "iam").get_role(RoleName=uploads_role(prem))
+    for key in ("std_a", "std_b"):
+        assert aws(fleet.env, "iam").get_role(RoleName=uploads_role(fleet.tenants[key]))
+    records = audit_records(fleet.env, prem)
+    assert [r["what"] for r in records].count("offboard") == 1, "the refused attempt never reached the tenant"
+    (offboard,) = [r for r in records if r["what"] == "offboard"]
+    assert offboard["result"] == "success"
+    assert offboard["details"]["backup"] == f"s3://{offboarded['bucket']}/{copied.split('/uploads/')[0]}/"
 
 
 def test_offboarding_drops_models_only_that_tenant_used(fleet, offboarded):
@@ -711,3 +834,52 @@ def test_scheduled_backup_is_taken_once_per_interval_and_restores_the_schema(fle
     assert reconverged.returncode == 0, tail(reconverged)
     with _login(fleet, a) as conn:
         assert conn.execute("SELECT id, body FROM notes ORDER BY id").fetchall() == rows
+
+
+# --------------------------------------------------------------------------- (9) GDPR export
+
+
+def test_export_writes_dump_object_record_and_uploads_under_a_new_stamp_each_time(fleet, converged):
+    b = fleet.tenants["std_b"]
+    s3, bucket = aws(fleet.env, "s3"), backups_bucket(fleet.env)
+    prefix = f"tenants/{b.name}/export/"
+    s3.put_object(Bucket=uploads_bucket(fleet.env), Key=f"tenants/{b.name}/uploads/f9_notes.txt", Body=b"my notes")
+    playbook = PLAYBOOKS / "tenant_export.yml"
+
+    unlimited, _ = run(fleet, playbook)
+    assert unlimited.returncode != 0 and "--limit <tenant>" in unlimited.stdout, tail(unlimited)
+    check, counters = run(fleet, playbook, args=("--limit", b.name, "--check"))
+    assert check.returncode == 0, tail(check)
+    assert counters[b.name]["changed"] > 0, "check mode shows the export it would write"
+    assert list_keys(fleet.env, bucket, prefix) == [], "check mode wrote nothing"
+
+    stamps = []
+    for _ in range(2):
+        done, counters = run(fleet, playbook, args=("--limit", b.name))
+        assert done.returncode == 0, tail(done)
+        assert counters[b.name]["changed"] > 0, "an export is an action: every run writes one"
+        new = {k.split("/")[3] for k in list_keys(fleet.env, bucket, prefix)} - set(stamps)
+        assert len(new) == 1, new
+        stamps.append(new.pop())
+    assert stamps[0] < stamps[1]
+    written = list_keys(fleet.env, bucket, f"{prefix}{stamps[1]}/")
+    base = f"{prefix}{stamps[1]}/"
+    assert written == sorted([base + "objects.json", base + f"{b.schema}.sql.gz", base + "uploads/f9_notes.txt"])
+    for key in written:
+        assert s3.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "aws:kms"
+    assert s3.get_object(Bucket=bucket, Key=base + "uploads/f9_notes.txt")["Body"].read() == b"my notes"
+    record = json.loads(s3.get_object(Bucket=bucket, Key=base + "objects.json")["Body"].read())
+    assert record["namespace"] == b.namespace and "open-webui" in {o["name"] for o in record["objects"]}
+    dumped = gzip.decompress(s3.get_object(Bucket=bucket, Key=base + f"{b.schema}.sql.gz")["Body"].read())
+    assert f"CREATE SCHEMA {b.schema}".encode() in dumped
+
+    exports = [r for r in audit_records(fleet.env, b) if r["what"] == "export"]
+    assert [(r["result"], r["details"]["location"]) for r in exports] == [
+        ("success", f"s3://{bucket}/{prefix}{stamp}/") for stamp in stamps], "one record per export, none for --check"
+
+    # A failing export is recorded as a failure, then fails the run as it would have.
+    failed, _ = run(fleet, playbook, args=("--limit", b.name), extra_vars={"tenant_backup_bucket": "no-such-bucket-x"})
+    assert failed.returncode != 0, tail(failed)
+    last = [r for r in audit_records(fleet.env, b) if r["what"] == "export"][-1]
+    assert last["result"] == "failure" and last["details"]["task"] == "Upload the backup to the backups bucket", last
+    assert "Fail as the export failed" in failed.stdout
