@@ -22,19 +22,26 @@ def local_platform() -> dict[str, str]:
     """
     env = platform_env([])
     os.environ.update(env)
-    _ensure_audit_bucket(env)
+    _ensure_tenant_buckets(env)
     return env
 
 
-def _ensure_audit_bucket(env: dict[str, str]) -> None:
-    """The tenant role writes an audit record per tenant action into the security baseline's bucket;
-    site.yml makes it (playbooks/security.yml), a test converging tenants alone does not."""
+def _ensure_tenant_buckets(env: dict[str, str]) -> None:
+    """Buckets the tenant role writes to that site.yml makes and a test converging tenants alone does not:
+    the security baseline's audit bucket (an audit record per tenant action) and the data_services
+    uploads bucket (offboarding and export copy from it), versioned as data_services makes it."""
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-    if "llm-saas-local-audit-logs" not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
-        s3.create_bucket(Bucket="llm-saas-local-audit-logs")
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+    account = session.client("sts", endpoint_url=env["AWS_ENDPOINT_URL"]).get_caller_identity()["Account"]
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    wanted = (("llm-saas-local-audit-logs", False), (f"llm-saas-local-uploads-{account}-us-east-1", True))
+    for name, versioned in wanted:
+        if name not in existing:
+            s3.create_bucket(Bucket=name)
+            if versioned:
+                s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
 
 
 # Tests that converge against the one shared local platform (the `local_platform` fixture, the
