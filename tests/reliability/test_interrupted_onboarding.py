@@ -52,6 +52,10 @@ def site(tmp_path_factory, pg_private, moto_url, k8s):
     for name in tenants.values():
         (inventory / "host_vars" / f"{name}.yml").write_text(
             "---\n" + yaml.safe_dump({"tenant_admin_group": f"{name}-admins"}))
+    # The tenant role writes its audit records there (site.yml's playbooks/security.yml makes it).
+    boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(
+        Bucket="llm-saas-local-audit-logs")
     env = clean_env(PGHOST=pg_private.host, PGPORT=str(pg_private.port), PGUSER="postgres",
                     PGPASSWORD=pg_private.password, AWS_ENDPOINT_URL=moto_url, KUBECONFIG=str(k8s.kubeconfig),
                     LP_REDIS_PORT="1", ANSIBLE_FORKS="2", PYTHONUNBUFFERED="1")
