@@ -26,7 +26,7 @@ def safe(call, default=None):
 
 def main():
     p = argparse.ArgumentParser()
-    for flag in ("region", "dr-region", "cluster", "rds", "redis", "efs", "bucket-prefix", "secret-prefix"):
+    for flag in ("region", "dr-region", "cluster", "rds", "redis", "efs", "bucket-prefix", "secret-prefix", "ebs-key"):
         p.add_argument("--" + flag, required=True)
     a = p.parse_args()
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
@@ -37,6 +37,9 @@ def main():
     eks = client("eks")
     cluster = safe(lambda: eks.describe_cluster(name=a.cluster)["cluster"])
     out = {"cluster": None, "rds": None, "redis": None, "efs": None, "buckets": {}, "secrets": {}}
+    # The EBS key eks_cluster made the region's default; the gp3 StorageClass names it explicitly.
+    ebs_key = safe(lambda: client("kms").describe_key(KeyId=a.ebs_key)["KeyMetadata"])
+    out["ebs_kms_key_arn"] = ebs_key["Arn"] if ebs_key else None
     if cluster:
         out["cluster"] = {
             "name": cluster["name"],
