@@ -8,7 +8,8 @@ certificate, so every request reaching it did come over TLS; the patch evaluates
 with exactly that fact (``aws:SecureTransport = true``), and a statement whose condition does not
 hold does not apply (moto would turn it into a Deny), as on AWS. See docs/emulator-gaps/.
 
-It also answers GetEbsDefaultKmsKeyId and ResetEbsDefaultKmsKeyId (see add_ebs_default_kms_key_reads).
+It also answers GetEbsDefaultKmsKeyId and ResetEbsDefaultKmsKeyId (see add_ebs_default_kms_key_reads),
+and the EFS calls the model store needs that moto lacks (see add_efs_replication_and_backup_policy).
 """
 
 from __future__ import annotations
@@ -117,12 +118,231 @@ def add_ebs_default_kms_key_reads() -> None:
     ElasticBlockStore.reset_ebs_default_kms_key_id = reset_ebs_default_kms_key_id
 
 
+def add_efs_replication_and_backup_policy() -> None:
+    """moto 5.2 serves EFS file systems, mount targets and access points, but not the deprecated
+    DescribeTags/CreateTags/DeleteTags (community.aws.efs still reads and writes tags through them),
+    PutBackupPolicy, nor replication. As AWS answers them, with these simplifications:
+
+    - Backup policy and replication settle at once: PutBackupPolicy answers the final ENABLED/DISABLED
+      (AWS passes through ENABLING/DISABLING); a new replication is ENABLING in the create answer and
+      ENABLED from then on; DeleteReplicationConfiguration removes it at once (AWS: DELETING first).
+    - Replicating to a new file system creates it in the destination region, encrypted with the given
+      key (resolved to its ARN in that region, like AWS; unknown key: BadRequest; none given: AWS uses
+      its managed EFS key, moto records no key), with automatic backups on, and
+      ReplicationOverwriteProtection REPLICATING (read-only) until the replication is deleted, then
+      ENABLED (writable). Nothing is copied: moto has no data.
+    - A file system in a replication cannot be deleted (FileSystemInUse), nor replicated twice
+      (ValidationException). Existing destinations (FileSystemId) must exist; AWS's further checks on
+      them (overwrite protection DISABLED, cross-account RoleArn) are not made.
+    The unit tests apply the same patch to moto in process.
+    """
+    import datetime
+    import json as _json
+    import uuid
+
+    from moto.efs import exceptions as efs_errors
+    from moto.efs import urls as efs_urls
+    from moto.efs.models import EFSBackend, FileSystem, efs_backends
+    from moto.efs.responses import EFSResponse
+
+    class ReplicationNotFound(efs_errors.EFSError):
+        code = 404
+
+        def __init__(self, file_system_id: str):
+            super().__init__("ReplicationNotFound", f"No replication configuration found for '{file_system_id}'.")
+
+    class ValidationException(efs_errors.EFSError):
+        code = 400
+
+        def __init__(self, msg: str):
+            super().__init__("ValidationException", msg)
+
+    json_headers = {"Content-Type": "application/json"}
+
+    def file_system(backend: Any, fs_id: str) -> Any:
+        if fs_id not in backend.file_systems_by_id:
+            raise efs_errors.FileSystemNotFound(fs_id)
+        return backend.file_systems_by_id[fs_id]
+
+    # Tags through the deprecated per-file-system API (AWS pages them with MaxItems/Marker).
+    def describe_tags(self: Any) -> Any:
+        fs = file_system(self.efs_backend, self._get_param("FileSystemId"))
+        tags = self.efs_backend.list_tags_for_resource(fs.file_system_id)
+        start = int(self._get_param("Marker") or 0)
+        size = int(self._get_param("MaxItems") or 100)
+        body: dict[str, Any] = {"Tags": tags[start:start + size]}
+        if self._get_param("Marker"):
+            body["Marker"] = self._get_param("Marker")
+        if start + size < len(tags):
+            body["NextMarker"] = str(start + size)
+        return _json.dumps(body), json_headers
+
+    def create_tags(self: Any) -> Any:
+        fs = file_system(self.efs_backend, self._get_param("FileSystemId"))
+        self.efs_backend.tagging_service.tag_resource(fs.file_system_id, self._get_param("Tags") or [])
+        return "", {"status": 204}
+
+    def delete_tags(self: Any) -> Any:
+        fs = file_system(self.efs_backend, self._get_param("FileSystemId"))
+        self.efs_backend.tagging_service.untag_resource_using_names(fs.file_system_id, self._get_param("TagKeys") or [])
+        return "", {"status": 204}
+
+    # A backup policy once put is described with its status, DISABLED included (moto: PolicyNotFound).
+    def backup_policy(self: Any) -> Any:
+        status = getattr(self, "_backup_status", None)
+        if status:
+            return {"Status": status}
+        return {"Status": "ENABLED"} if self._backup else None
+
+    def describe_backup_policy(backend: Any, fs_id: str) -> Any:
+        policy = file_system(backend, fs_id).backup_policy
+        if not policy:
+            raise efs_errors.PolicyNotFound(f"No backup policy for file system '{fs_id}'.")
+        return policy
+
+    def put_backup_policy(self: Any) -> Any:
+        fs = file_system(self.efs_backend, self._get_param("FileSystemId"))
+        status = (self._get_param("BackupPolicy") or {}).get("Status")
+        if status not in ("ENABLED", "DISABLED"):
+            raise ValidationException("BackupPolicy.Status must be ENABLED or DISABLED.")
+        fs._backup_status = status
+        return _json.dumps({"BackupPolicy": {"Status": status}}), json_headers
+
+    def protection(fs: Any) -> str:
+        return getattr(fs, "_overwrite_protection", "ENABLED")
+
+    original_info_json = FileSystem.info_json
+
+    def info_json(self: Any) -> dict[str, Any]:
+        info = original_info_json(self)
+        info["FileSystemProtection"] = {"ReplicationOverwriteProtection": protection(self)}
+        return info
+
+    def replication_of(backend: Any, fs: Any) -> Any:
+        """The configuration a file system takes part in, as source or as destination."""
+        if getattr(fs, "_replication", None):
+            return fs._replication
+        for region_backend in efs_backends[backend.account_id].values():
+            for other in region_backend.file_systems_by_id.values():
+                config = getattr(other, "_replication", None)
+                if config and config["Destinations"][0]["FileSystemId"] == fs.file_system_id:
+                    return config
+        return None
+
+    def resolve_key(account_id: str, region: str, key_id: str) -> str:
+        from moto.kms.models import kms_backends
+
+        try:
+            return kms_backends[account_id][region].describe_key(key_id).arn
+        except Exception as e:  # moto raises NotFoundException and friends
+            raise efs_errors.BadRequest(f"KMS key '{key_id}' not found in {region}.") from e
+
+    def create_replication_configuration(self: Any) -> Any:
+        backend = self.efs_backend
+        source = file_system(backend, self._get_param("SourceFileSystemId"))
+        if replication_of(backend, source):
+            raise ValidationException(
+                f"File system '{source.file_system_id}' is already part of a replication configuration.")
+        destinations = self._get_param("Destinations") or []
+        if len(destinations) != 1:
+            raise ValidationException("Exactly one destination is allowed.")
+        wanted = destinations[0]
+        region = wanted.get("Region") or backend.region_name
+        dest_backend = efs_backends[backend.account_id][region]
+        if wanted.get("FileSystemId"):
+            dest = file_system(dest_backend, wanted["FileSystemId"])
+        else:
+            key = wanted.get("KmsKeyId")
+            dest = dest_backend.create_file_system(
+                creation_token=str(uuid.uuid4()),
+                performance_mode=source.performance_mode,
+                encrypted=True,
+                kms_key_id=resolve_key(backend.account_id, region, key) if key else None,
+                throughput_mode=source.throughput_mode,
+                provisioned_throughput_in_mibps=source.provisioned_throughput_in_mibps,
+                availability_zone_name=wanted.get("AvailabilityZoneName"),
+                backup=True,
+                tags=[],
+            )
+        if replication_of(dest_backend, dest) or dest is source:
+            raise ValidationException(f"File system '{dest.file_system_id}' cannot be a replication destination.")
+        dest._overwrite_protection = "REPLICATING"
+        config = {
+            "SourceFileSystemId": source.file_system_id,
+            "SourceFileSystemRegion": backend.region_name,
+            "SourceFileSystemArn": source.file_system_arn,
+            "OriginalSourceFileSystemArn": source.file_system_arn,
+            "CreationTime": datetime.datetime.now(datetime.timezone.utc).timestamp(),
+            "Destinations": [{"Status": "ENABLED", "FileSystemId": dest.file_system_id, "Region": region}],
+            "SourceFileSystemOwnerId": backend.account_id,
+        }
+        source._replication = config
+        answer = {**config, "Destinations": [{**config["Destinations"][0], "Status": "ENABLING"}]}
+        return _json.dumps(answer), json_headers
+
+    def describe_replication_configurations(self: Any) -> Any:
+        backend = self.efs_backend
+        fs_id = self._get_param("FileSystemId")
+        if fs_id:
+            config = replication_of(backend, file_system(backend, fs_id))
+            if not config:
+                raise ReplicationNotFound(fs_id)
+            configs = [config]
+        else:
+            configs = [c for c in (replication_of(backend, fs) for fs in backend.file_systems_by_id.values()) if c]
+            configs = list({c["SourceFileSystemArn"]: c for c in configs}.values())
+        return _json.dumps({"Replications": configs}), json_headers
+
+    def delete_replication_configuration(self: Any) -> Any:
+        backend = self.efs_backend
+        source = file_system(backend, self._get_param("SourceFileSystemId"))
+        config = getattr(source, "_replication", None)
+        if not config:
+            raise ReplicationNotFound(source.file_system_id)
+        dest_ref = config["Destinations"][0]
+        dest = efs_backends[backend.account_id][dest_ref["Region"]].file_systems_by_id.get(dest_ref["FileSystemId"])
+        if dest is not None:
+            dest._overwrite_protection = "ENABLED"
+        source._replication = None
+        return "", {"status": 204}
+
+    original_delete = EFSBackend.delete_file_system
+
+    def delete_file_system(backend: Any, fs_id: str) -> None:
+        fs = backend.file_systems_by_id.get(fs_id)
+        if fs is not None and replication_of(backend, fs):
+            raise efs_errors.FileSystemInUse(
+                f"File system '{fs_id}' is part of a replication configuration; delete the replication first.")
+        original_delete(backend, fs_id)
+
+    # moto_server routes only the paths listed in urls.py (in process, a catch-all covers the rest).
+    for path in ("/2015-02-01/tags/<file_system_id>/", "/2015-02-01/create-tags/<file_system_id>",
+                 "/2015-02-01/delete-tags/<file_system_id>", "/2015-02-01/file-systems/replication-configurations",
+                 "/2015-02-01/file-systems/<file_system_id>/replication-configuration"):
+        efs_urls.url_paths[path] = efs_urls.response.dispatch
+    FileSystem.backup_policy = property(backup_policy)
+    FileSystem.info_json = info_json
+    EFSBackend.describe_backup_policy = describe_backup_policy
+    EFSBackend.delete_file_system = delete_file_system
+    for name, handler in (
+        ("describe_tags", describe_tags),
+        ("create_tags", create_tags),
+        ("delete_tags", delete_tags),
+        ("put_backup_policy", put_backup_policy),
+        ("create_replication_configuration", create_replication_configuration),
+        ("describe_replication_configurations", describe_replication_configurations),
+        ("delete_replication_configuration", delete_replication_configuration),
+    ):
+        setattr(EFSResponse, name, handler)
+
+
 def main() -> None:
     if "-c" not in sys.argv[1:] and "--ssl-cert" not in sys.argv[1:]:
         raise SystemExit("moto_tls_server: serves TLS only; pass -c CERT -k KEY")
     _patch_bucket_policy_context()
     _add_delete_cache_subnet_group()
     add_ebs_default_kms_key_reads()
+    add_efs_replication_and_backup_policy()
     from moto.server import main as moto_main
 
     moto_main(sys.argv[1:])

@@ -1,0 +1,132 @@
+"""The local platform's moto answers the EFS calls the model store needs and moto 5.2.5 lacks
+(tests/local_platform/moto_tls_server.py: add_efs_replication_and_backup_policy), over HTTPS
+through the server's own routing, as AWS answers them."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+_HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(_HERE.parent))
+
+from private_moto import private_moto  # noqa: E402
+
+
+def _self_signed(tmp_dir: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_dir / "moto.crt", tmp_dir / "moto.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    cert_file, key_file = _self_signed(tmp_path_factory.mktemp("tls"))
+    with private_moto(cert_file, key_file, launcher=_HERE / "moto_tls_server.py") as endpoint:
+
+        def make(service: str, region: str = "us-east-1"):
+            return boto3.client(service, region_name=region, endpoint_url=endpoint, verify=str(cert_file),
+                                aws_access_key_id="testing", aws_secret_access_key="testing")
+
+        yield make
+
+
+def _code(error: pytest.ExceptionInfo) -> str:
+    return error.value.response["Error"]["Code"]
+
+
+def test_deprecated_tag_calls_and_backup_policy(client):
+    efs = client("efs")
+    tags = [{"Key": "Name", "Value": "store"}, {"Key": "team", "Value": "a"}]
+    fs_id = efs.create_file_system(CreationToken="tags", Encrypted=True, Tags=tags)["FileSystemId"]
+    efs.create_tags(FileSystemId=fs_id, Tags=[{"Key": "cost", "Value": "x"}])
+    efs.delete_tags(FileSystemId=fs_id, TagKeys=["team"])
+    first = efs.describe_tags(FileSystemId=fs_id, MaxItems=1)
+    rest = efs.describe_tags(FileSystemId=fs_id, Marker=first["NextMarker"])
+    assert {t["Key"]: t["Value"] for t in first["Tags"] + rest["Tags"]} == {"Name": "store", "cost": "x"}
+    assert "NextMarker" not in rest
+    with pytest.raises(ClientError) as missing:
+        efs.describe_tags(FileSystemId="fs-00000000")
+    assert _code(missing) == "FileSystemNotFound"
+
+    with pytest.raises(ClientError) as none_yet:
+        efs.describe_backup_policy(FileSystemId=fs_id)
+    assert _code(none_yet) == "PolicyNotFound"
+    put = efs.put_backup_policy(FileSystemId=fs_id, BackupPolicy={"Status": "ENABLED"})
+    assert put["BackupPolicy"] == {"Status": "ENABLED"}
+    assert efs.describe_backup_policy(FileSystemId=fs_id)["BackupPolicy"]["Status"] == "ENABLED"
+    efs.put_backup_policy(FileSystemId=fs_id, BackupPolicy={"Status": "DISABLED"})
+    assert efs.describe_backup_policy(FileSystemId=fs_id)["BackupPolicy"]["Status"] == "DISABLED"
+    with pytest.raises(ClientError) as transitional:
+        efs.put_backup_policy(FileSystemId=fs_id, BackupPolicy={"Status": "ENABLING"})
+    assert _code(transitional) == "ValidationException"
+
+
+def test_replication_to_another_region_lifecycle(client):
+    efs, dr_efs, dr_kms = client("efs"), client("efs", "us-west-2"), client("kms", "us-west-2")
+    key = dr_kms.create_key(Description="dr")["KeyMetadata"]
+    dr_kms.create_alias(AliasName="alias/dr-data", TargetKeyId=key["KeyId"])
+    fs_id = efs.create_file_system(CreationToken="replicated", Encrypted=True)["FileSystemId"]
+
+    with pytest.raises(ClientError) as bad_key:
+        efs.create_replication_configuration(SourceFileSystemId=fs_id,
+                                             Destinations=[{"Region": "us-west-2", "KmsKeyId": "alias/nope"}])
+    assert _code(bad_key) == "BadRequest"
+
+    created = efs.create_replication_configuration(
+        SourceFileSystemId=fs_id, Destinations=[{"Region": "us-west-2", "KmsKeyId": "alias/dr-data"}])
+    assert created["Destinations"][0]["Status"] == "ENABLING"
+    dest_id = created["Destinations"][0]["FileSystemId"]
+    dest = dr_efs.describe_file_systems(FileSystemId=dest_id)["FileSystems"][0]
+    assert dest["Encrypted"] is True and dest["KmsKeyId"] == key["Arn"]
+    assert dest["FileSystemProtection"]["ReplicationOverwriteProtection"] == "REPLICATING"
+    assert dr_efs.describe_backup_policy(FileSystemId=dest_id)["BackupPolicy"]["Status"] == "ENABLED"
+    # Either side of the pair describes the same configuration.
+    for side, side_id in ((efs, fs_id), (dr_efs, dest_id)):
+        (config,) = side.describe_replication_configurations(FileSystemId=side_id)["Replications"]
+        assert config["SourceFileSystemId"] == fs_id and config["SourceFileSystemRegion"] == "us-east-1"
+        assert config["Destinations"] == [{"Status": "ENABLED", "FileSystemId": dest_id, "Region": "us-west-2"}]
+
+    with pytest.raises(ClientError) as twice:
+        efs.create_replication_configuration(SourceFileSystemId=fs_id, Destinations=[{"Region": "us-west-2"}])
+    assert _code(twice) == "ValidationException"
+    for side, side_id in ((efs, fs_id), (dr_efs, dest_id)):
+        with pytest.raises(ClientError) as in_use:
+            side.delete_file_system(FileSystemId=side_id)
+        assert _code(in_use) == "FileSystemInUse"
+
+    efs.delete_replication_configuration(SourceFileSystemId=fs_id)
+    writable = dr_efs.describe_file_systems(FileSystemId=dest_id)["FileSystems"][0]
+    assert writable["FileSystemProtection"]["ReplicationOverwriteProtection"] == "ENABLED"
+    with pytest.raises(ClientError) as gone:
+        efs.describe_replication_configurations(FileSystemId=fs_id)
+    assert _code(gone) == "ReplicationNotFound"
+    with pytest.raises(ClientError) as again:
+        efs.delete_replication_configuration(SourceFileSystemId=fs_id)
+    assert _code(again) == "ReplicationNotFound"
+    efs.delete_file_system(FileSystemId=fs_id)
+    dr_efs.delete_file_system(FileSystemId=dest_id)
+    left = [fs["FileSystemId"] for side in (efs, dr_efs) for fs in side.describe_file_systems()["FileSystems"]]
+    assert fs_id not in left and dest_id not in left
