@@ -110,6 +110,58 @@ def redis():
     return group, tags
 
 
+def efs():
+    """The model store as EFS holds it, with what it must point at (keys, subnets, SG) for comparison."""
+    fs_api = client("efs")
+    found = [f for f in fs_api.describe_file_systems()["FileSystems"] if f.get("Name") == PREFIX + "-models"]
+    if not found:
+        return None
+    (fs,) = found
+    fs_id = fs["FileSystemId"]
+    ec2 = client("ec2")
+    targets = fs_api.describe_mount_targets(FileSystemId=fs_id)["MountTargets"]
+    try:
+        backup = fs_api.describe_backup_policy(FileSystemId=fs_id)["BackupPolicy"]["Status"]
+    except ClientError:
+        backup = None
+    try:
+        (config,) = fs_api.describe_replication_configurations(FileSystemId=fs_id)["Replications"]
+        dest = config["Destinations"][0]
+        dr_efs = client("efs", dest["Region"])
+        dest_fs = dr_efs.describe_file_systems(FileSystemId=dest["FileSystemId"])["FileSystems"][0]
+        replication = dict(region=dest["Region"], status=dest["Status"], kms_key=dest_fs.get("KmsKeyId"),
+                           encrypted=dest_fs["Encrypted"],
+                           protection=dest_fs["FileSystemProtection"]["ReplicationOverwriteProtection"])
+    except ClientError:
+        replication = None
+    tier = ec2.describe_subnets(Filters=[{"Name": "tag:Tier", "Values": ["private"]}])["Subnets"]
+    private = [s["SubnetId"] for s in tier if (_tag(s, "Name") or "").startswith(PREFIX + "-private-")]
+    sg = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [PREFIX + "-efs"]}])["SecurityGroups"]
+    points = fs_api.describe_access_points(FileSystemId=fs_id)["AccessPoints"]
+    return dict(
+        id=fs_id,
+        encrypted=fs["Encrypted"],
+        kms_key=fs.get("KmsKeyId"),
+        data_key=client("kms").describe_key(KeyId="alias/%s-data" % PREFIX)["KeyMetadata"]["Arn"],
+        dr_key=client("kms", DR).describe_key(KeyId="alias/%s-data-dr" % PREFIX)["KeyMetadata"]["Arn"],
+        tags={t["Key"]: t["Value"] for t in fs["Tags"]},
+        mount_target_subnets=sorted(t["SubnetId"] for t in targets),
+        mount_target_sgs=sorted({g for t in targets
+                                 for g in fs_api.describe_mount_target_security_groups(
+                                     MountTargetId=t["MountTargetId"])["SecurityGroups"]}),
+        private_subnets=sorted(private),
+        efs_sg=[g["GroupId"] for g in sg],
+        backup_policy=backup,
+        replication=replication,
+        access_points=[dict(name=_tag(p, "Name"), posix_user=p.get("PosixUser"), root_directory=p.get("RootDirectory"))
+                       for p in points],
+    )
+
+
+def _tag(resource, key):
+    return next((t["Value"] for t in resource.get("Tags") or [] if t["Key"] == key), None)
+
+
 def gone():
     left = []
     left += our_buckets()
@@ -125,6 +177,9 @@ def gone():
     group, _ = redis()
     if group and group.get("Status") != "deleting":
         left.append(group["ReplicationGroupId"])
+    model_store = efs()
+    if model_store:
+        left.append(model_store["id"])
     print(json.dumps(left))
     return 1 if left else 0
 
@@ -148,6 +203,7 @@ def main():
         ),
         redis=group,
         redis_tags=tags,
+        efs=efs(),
     )
     print(json.dumps(doc, default=str))
     return 0

@@ -83,7 +83,16 @@ def main():
     if systems:
         fs_id = systems[0]["FileSystemId"]
         points = efs.describe_access_points(FileSystemId=fs_id)["AccessPoints"]
-        out["efs"] = {"file_system_id": fs_id, "access_point_ids": [ap["AccessPointId"] for ap in points]}
+        # data_services names the model store's access point after its file system.
+        store_point = next((ap["AccessPointId"] for ap in points
+                            if {"Key": "Name", "Value": a.efs} in (ap.get("Tags") or [])), None)
+        out["efs"] = {"file_system_id": fs_id, "access_point_ids": [ap["AccessPointId"] for ap in points],
+                      "access_point_id": store_point}
+        # The keys model_store and tenant build their EFS volume handle (<fs>::<access point>) from;
+        # left out rather than null when missing, so their defaults apply.
+        out["efs_id"] = fs_id
+        if store_point:
+            out["efs_access_point_id"] = store_point
 
     s3 = client("s3")
     for bucket in s3.list_buckets().get("Buckets", []):
