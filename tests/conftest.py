@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from platform_helpers import REPO, platform_env
+from platform_helpers import REPO, ensure_tenant_buckets, platform_env
 
 
 @pytest.fixture(scope="session")
@@ -22,26 +22,8 @@ def local_platform() -> dict[str, str]:
     """
     env = platform_env([])
     os.environ.update(env)
-    _ensure_tenant_buckets(env)
+    ensure_tenant_buckets(env)
     return env
-
-
-def _ensure_tenant_buckets(env: dict[str, str]) -> None:
-    """Buckets the tenant role writes to that site.yml makes and a test converging tenants alone does not:
-    the security baseline's audit bucket (an audit record per tenant action) and the data_services
-    uploads bucket (offboarding and export copy from it), versioned as data_services makes it."""
-    import boto3
-
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
-    account = session.client("sts", endpoint_url=env["AWS_ENDPOINT_URL"]).get_caller_identity()["Account"]
-    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-    wanted = (("llm-saas-local-audit-logs", False), (f"llm-saas-local-uploads-{account}-us-east-1", True))
-    for name, versioned in wanted:
-        if name not in existing:
-            s3.create_bucket(Bucket=name)
-            if versioned:
-                s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
 
 
 # Tests that converge against the one shared local platform (the `local_platform` fixture, the

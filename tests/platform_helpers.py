@@ -67,23 +67,40 @@ def recap(stdout: str) -> dict[str, dict[str, int]]:
     return result
 
 
-def ensure_backups_bucket(env: dict[str, str], region: str = "us-east-1") -> str:
-    """The data_services backups bucket of inventories/local (its name), made if a test needs it before
-    the foundation exists.
-
-    Made versioned, as data_services makes it: an unversioned bucket that the foundation later adopts
-    keeps its objects under the version id "null", and amazon.aws.s3_bucket ``force`` (10.1) deletes
-    those without a version id, which on a versioned bucket only adds a delete marker — the teardown then
-    fails with BucketNotEmpty (on AWS as on moto).
-    """
+def _moto_s3(env: dict[str, str], region: str):
     import boto3
 
     session = boto3.Session(aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
                             aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"), region_name=region)
     account = session.client("sts", endpoint_url=env["AWS_ENDPOINT_URL"]).get_caller_identity()["Account"]
-    name = f"llm-saas-local-backups-{account}-{region}"
-    s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
-    if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
-        s3.create_bucket(Bucket=name)
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    return name
+    return session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"]), account
+
+
+def ensure_tenant_buckets(env: dict[str, str], region: str = "us-east-1") -> dict[str, str]:
+    """The buckets of inventories/local the tenant role writes to, made if a test converges tenants before
+    (or without) the foundation and the security baseline: {purpose: name}.
+
+    backups and uploads are made versioned, as data_services makes them: an unversioned bucket that the
+    foundation later adopts keeps its objects under the version id "null", and amazon.aws.s3_bucket
+    ``force`` (10.1) deletes those without a version id, which on a versioned bucket only adds a delete
+    marker — the teardown then fails with BucketNotEmpty (on AWS as on moto). The audit bucket (an audit
+    record per tenant action) is never torn down.
+    """
+    s3, account = _moto_s3(env, region)
+    wanted = {
+        "backups": (f"llm-saas-local-backups-{account}-{region}", True),
+        "uploads": (f"llm-saas-local-uploads-{account}-{region}", True),
+        "audit": ("llm-saas-local-audit-logs", False),
+    }
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    for name, versioned in wanted.values():
+        if name not in existing:
+            s3.create_bucket(Bucket=name)
+            if versioned:
+                s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return {purpose: name for purpose, (name, _) in wanted.items()}
+
+
+def ensure_backups_bucket(env: dict[str, str], region: str = "us-east-1") -> str:
+    """The data_services backups bucket of inventories/local (its name), made if missing (see above)."""
+    return ensure_tenant_buckets(env, region)["backups"]

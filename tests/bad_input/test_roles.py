@@ -41,7 +41,8 @@ ROLE_CASES = {
         "tenant", {**_TENANT, "tenant_idp": {"type": "saml"}}, ["type is saml", "saml_metadata_url", "tenant_idp"]),
     "tenant: SAML metadata over http": (
         "tenant", {**_TENANT, "tenant_idp": {"type": "saml", "saml_metadata_url": "http://idp.example/metadata"}},
-        ["tenant_idp.type=saml needs an https:// saml_metadata_url", "http://idp.example/metadata", "tenant_idp.saml_metadata_url"]),
+        ["tenant_idp.type=saml needs an https:// saml_metadata_url", "http://idp.example/metadata",
+         "tenant_idp.saml_metadata_url"]),
     "tenant: OIDC without issuer": (
         "tenant", {**_TENANT, "tenant_idp": {"type": "oidc", "client_id": "open-webui"}},
         ["type is oidc", "issuer_url"]),

@@ -336,6 +336,44 @@ def add_efs_replication_and_backup_policy() -> None:
         setattr(EFSResponse, name, handler)
 
 
+def add_eks_associate_encryption_config() -> None:
+    """moto 5.2 has no AssociateEncryptionConfig, so the eks_cluster role could not turn on envelope
+    encryption of Kubernetes secrets on the local platform, and nothing proved it. As AWS: the cluster
+    must exist (ResourceNotFoundException), a cluster whose secrets are already encrypted is refused
+    (InvalidRequestException: the key cannot be changed or removed), otherwise the configuration is
+    stored and an update is returned. AWS reports that update InProgress and keeps the cluster ACTIVE
+    meanwhile; moto tracks no updates, so it is Successful at once."""
+    import json as _json
+    import uuid
+    from datetime import datetime, timezone
+
+    from moto.core.responses import ActionResult
+    from moto.eks import urls as eks_urls
+    from moto.eks.exceptions import InvalidRequestException
+    from moto.eks.responses import EKSResponse
+
+    def associate_encryption_config(self: Any) -> Any:
+        name = self._get_param("name")
+        config = self._get_param("encryptionConfig") or []
+        cluster = self.eks_backend.describe_cluster(name=name)
+        if cluster.encryption_config:
+            raise InvalidRequestException(message=f"Encryption is already enabled on the cluster {name}.")
+        cluster.encryption_config = config
+        update = {
+            "id": str(uuid.uuid4()),
+            "status": "Successful",
+            "type": "AssociateEncryptionConfig",
+            "params": [{"type": "EncryptionConfig", "value": _json.dumps(config)}],
+            "createdAt": datetime.now(timezone.utc).timestamp(),
+            "errors": [],
+        }
+        return ActionResult({"update": update})
+
+    EKSResponse.associate_encryption_config = associate_encryption_config
+    # moto_server routes only the paths listed in urls.py.
+    eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/encryption-config/associate$"] = eks_urls.response.dispatch
+
+
 def main() -> None:
     if "-c" not in sys.argv[1:] and "--ssl-cert" not in sys.argv[1:]:
         raise SystemExit("moto_tls_server: serves TLS only; pass -c CERT -k KEY")
@@ -343,6 +381,7 @@ def main() -> None:
     _add_delete_cache_subnet_group()
     add_ebs_default_kms_key_reads()
     add_efs_replication_and_backup_policy()
+    add_eks_associate_encryption_config()
     from moto.server import main as moto_main
 
     moto_main(sys.argv[1:])

@@ -61,10 +61,10 @@ def main():
     parser.add_argument("--kms-key-arn", default="")
     parser.add_argument("--tags", default="{}")
     parser.add_argument(
-        "--skip-encryption",
+        "--emulated",
         choices=["true", "false"],
         default="false",
-        help="emulators only (moto): skip AssociateEncryptionConfig, resend VPC ids on update",
+        help="emulators only (moto): resend the VPC ids on update (moto replaces resourcesVpcConfig)",
     )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", action="store_true")
@@ -109,7 +109,7 @@ def main():
             }
             if wanted["endpoint_public_access"]:
                 vpc["publicAccessCidrs"] = wanted["public_access_cidrs"]
-            if args.skip_encryption == "true":
+            if args.emulated == "true":
                 # moto replaces resourcesVpcConfig instead of merging it; resend what it would drop.
                 current = cluster.get("resourcesVpcConfig", {})
                 vpc["subnetIds"] = current.get("subnetIds", [])
@@ -129,8 +129,6 @@ def main():
             eks.update_cluster_config(name=args.name, logging={"clusterLogging": logging})
             wait_active(eks, args.name)
 
-    if args.skip_encryption == "true":
-        wanted["secrets_kms_key_arn"] = before["secrets_kms_key_arn"]
     if wanted["secrets_kms_key_arn"] and before["secrets_kms_key_arn"] != wanted["secrets_kms_key_arn"]:
         if before["secrets_kms_key_arn"]:
             print(
