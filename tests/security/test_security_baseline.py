@@ -172,6 +172,8 @@ def test_aws_config_records_everything_into_the_audit_bucket(converged, env):
     channel = config.describe_delivery_channels()["DeliveryChannels"][0]
     assert channel["s3BucketName"] == BUCKET and channel["s3KeyPrefix"] == "config"
     assert channel["configSnapshotDeliveryProperties"]["deliveryFrequency"] == "TwentyFour_Hours"
+    status = config.describe_configuration_recorder_status(ConfigurationRecorderNames=[recorder[0]["name"]])
+    assert status["ConfigurationRecordersStatus"][0]["recording"] is True
     iam = _client("iam", env)
     attached = iam.list_attached_role_policies(RoleName="llm-saas-local-aws-config")["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"]
