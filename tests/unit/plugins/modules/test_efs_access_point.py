@@ -77,7 +77,7 @@ def test_creates_once_then_changes_nothing_and_check_mode_writes_nothing(fs_id, 
 
     # "750" and "0750" are the same mode; the second run finds the point by its name tag.
     same_mode = dict(ROOT, creation_info=dict(ROOT["creation_info"], permissions="0750"))
-    again = run(capsys, **dict(base, root_directory=same_mode))
+    again = run(capsys, **{**base, "root_directory": same_mode})
     assert again["changed"] is False and again["access_point_id"] == point["AccessPointId"]
     assert again["diff"]["before"] == again["diff"]["after"]
     assert len(_points(fs_id)) == 1
