@@ -374,6 +374,83 @@ def add_eks_associate_encryption_config() -> None:
     eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/encryption-config/associate$"] = eks_urls.response.dispatch
 
 
+def add_eks_cluster_security_group() -> None:
+    """moto 5.2 creates no cluster security group, yet on AWS it is the group managed node groups
+    without a launch template put on their nodes, so the data services must admit it. As AWS: creating
+    a cluster makes ``eks-cluster-sg-<name>-<digits>`` in the subnets' VPC, tagged
+    ``aws:eks:cluster-name`` and ``kubernetes.io/cluster/<name>=owned``, admitting all traffic from
+    itself, reported as ``resourcesVpcConfig.clusterSecurityGroupId`` (with ``vpcId``) and kept through
+    UpdateClusterConfig. A cluster on subnets moto does not know (AWS would refuse it) gets no group.
+    Deleting the cluster deletes the group unless another group's rule still
+    references it; EC2 refuses that deletion (DependencyViolation), so the group outlives the cluster
+    until the VPC's owner removes it."""
+    import secrets
+
+    from moto.ec2.models import ec2_backends
+    from moto.eks.models import EKSBackend
+
+    create_cluster = EKSBackend.create_cluster
+    update_cluster_config = EKSBackend.update_cluster_config
+    delete_cluster = EKSBackend.delete_cluster
+
+    def ec2_of(backend: Any) -> Any:
+        return ec2_backends[backend.account_id][backend.region_name]
+
+    def create(self: Any, name: str, role_arn: str, resources_vpc_config: dict[str, Any], **kwargs: Any) -> Any:
+        cluster = create_cluster(self, name, role_arn, resources_vpc_config, **kwargs)
+        ec2 = ec2_of(self)
+        wanted = resources_vpc_config.get("subnetIds") or []
+        subnets = [subnet for subnet in ec2.describe_subnets() if subnet.id in wanted]
+        if not subnets:
+            # AWS refuses unknown subnets; moto accepts them, and then there is no VPC to put a group in.
+            return cluster
+        vpc_id = subnets[0].vpc_id
+        group_name = f"eks-cluster-sg-{name}-{secrets.randbelow(9 * 10**9) + 10**9}"
+        group = ec2.create_security_group(
+            group_name,
+            "EKS created security group applied to ENI that is attached to EKS Control Plane master nodes,"
+            " as well as any managed workloads.",
+            vpc_id=vpc_id,
+            tags={"Name": group_name, "aws:eks:cluster-name": name, f"kubernetes.io/cluster/{name}": "owned"},
+        )
+        ec2.authorize_security_group_ingress(
+            group.id, "-1", None, None, [], source_groups=[{"GroupId": group.id}], vpc_id=vpc_id
+        )
+        cluster.resources_vpc_config = {**resources_vpc_config, "clusterSecurityGroupId": group.id, "vpcId": vpc_id}
+        return cluster
+
+    def update(self: Any, name: str, resources_vpc_config: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        kept = {}
+        if name in self.clusters:
+            current = self.clusters[name].resources_vpc_config or {}
+            kept = {key: current[key] for key in ("clusterSecurityGroupId", "vpcId") if key in current}
+        cluster = update_cluster_config(self, name, resources_vpc_config, *args, **kwargs)
+        if cluster is not None and resources_vpc_config:
+            cluster.resources_vpc_config = {**resources_vpc_config, **kept}
+        return cluster
+
+    def delete(self: Any, name: str) -> Any:
+        cluster = delete_cluster(self, name)
+        group_id = (cluster.resources_vpc_config or {}).get("clusterSecurityGroupId")
+        ec2 = ec2_of(self)
+        if group_id and ec2.get_security_group_from_id(group_id) is not None:
+            referenced = any(
+                source.get("GroupId") == group_id
+                for groups in ec2.groups.values()
+                for other in groups.values()
+                if other.id != group_id
+                for rule in other.ingress_rules + other.egress_rules
+                for source in ([rule.source_group] if rule.source_group else [])
+            )
+            if not referenced:
+                ec2.delete_security_group(group_id=group_id)
+        return cluster
+
+    EKSBackend.create_cluster = create
+    EKSBackend.update_cluster_config = update
+    EKSBackend.delete_cluster = delete
+
+
 def main() -> None:
     if "-c" not in sys.argv[1:] and "--ssl-cert" not in sys.argv[1:]:
         raise SystemExit("moto_tls_server: serves TLS only; pass -c CERT -k KEY")
@@ -382,6 +459,7 @@ def main() -> None:
     add_ebs_default_kms_key_reads()
     add_efs_replication_and_backup_policy()
     add_eks_associate_encryption_config()
+    add_eks_cluster_security_group()
     from moto.server import main as moto_main
 
     moto_main(sys.argv[1:])
