@@ -8,24 +8,14 @@ Stubber, which validates every request and response against the real Cognito ser
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from unittest.mock import patch
+from functools import partial
 
-import boto3
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-_COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".collections"))
-if _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
-
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
-from ansible_collections.llm_saas.platform.plugins.module_utils.aws import cognito_saml_federation  # noqa: E402
+from aws_module_harness import dummy_client, no_aws, run_aws_module  # first: puts .collections on sys.path
+from ansible_collections.llm_saas.platform.plugins.module_utils.aws import cognito_saml_federation
 
 CALLBACK = "https://acme.llm.example.com/oauth/oidc/callback"
 TENANT = {
@@ -37,28 +27,13 @@ TENANT = {
 }
 
 
-def _client(service):
-    return boto3.client(service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def run(capsys, clients, check_mode=False, **params):
-    args = {"region": "us-east-1", "_ansible_check_mode": check_mode, "_ansible_diff": True}
-    args.update(params)
-    with (
-        patch_module_args(args),
-        patch.object(AnsibleAWSModule, "client", side_effect=lambda service, **kw: clients(service)),
-        pytest.raises(SystemExit) as exit_info,
-    ):
-        cognito_saml_federation.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exit_info.value.code
-    return result
+run = partial(run_aws_module, cognito_saml_federation.main)
 
 
 @pytest.fixture
 def idp():
     with mock_aws():
-        yield _client("cognito-idp")
+        yield dummy_client("cognito-idp")
 
 
 def _only_pool(idp):
@@ -68,7 +43,7 @@ def _only_pool(idp):
 
 
 def test_creates_the_federation_then_changes_nothing(idp, capsys):
-    created = run(capsys, _client, return_client_secret=True, **TENANT)
+    created = run(capsys, return_client_secret=True, **TENANT)
     assert created["rc"] == 0 and created["changed"] is True, created
     pool = _only_pool(idp)
     pool_id = pool["Id"]
@@ -91,24 +66,24 @@ def test_creates_the_federation_then_changes_nothing(idp, capsys):
     assert app["SupportedIdentityProviders"] == ["saml"]
     assert created["client_secret"] == app["ClientSecret"] and app["ClientSecret"]
 
-    again = run(capsys, _client, **TENANT)
+    again = run(capsys, **TENANT)
     assert again["changed"] is False and again["client_id"] == created["client_id"]
     assert again["diff"]["before"] == again["diff"]["after"]
     # The secret leaves the module only when asked for.
     assert "client_secret" not in again
-    checked = run(capsys, _client, check_mode=True, **TENANT)
+    checked = run(capsys, check_mode=True, **TENANT)
     assert checked["changed"] is False
 
 
 def test_check_mode_creates_nothing(idp, capsys):
-    result = run(capsys, _client, check_mode=True, **TENANT)
+    result = run(capsys, check_mode=True, **TENANT)
     assert result["changed"] is True and result["user_pool"] == {} and result["issuer_url"] is None
     assert result["diff"]["after"]["mfa"] == {"mfa_configuration": "ON", "software_token": True}
     assert idp.list_user_pools(MaxResults=60)["UserPools"] == []
 
 
 def test_drift_is_put_back_and_check_mode_only_reports_it(idp, capsys):
-    created = run(capsys, _client, **TENANT)
+    created = run(capsys, **TENANT)
     pool_id = created["user_pool"]["id"]
     idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="OFF")
     idp.update_identity_provider(
@@ -129,7 +104,7 @@ def test_drift_is_put_back_and_check_mode_only_reports_it(idp, capsys):
         RefreshTokenValidity=7,
     )
 
-    checked = run(capsys, _client, check_mode=True, **TENANT)
+    checked = run(capsys, check_mode=True, **TENANT)
     assert checked["changed"] is True
     before, after = checked["diff"]["before"], checked["diff"]["after"]
     assert before["mfa"]["mfa_configuration"] == "OFF" and after["mfa"]["mfa_configuration"] == "ON"
@@ -138,7 +113,7 @@ def test_drift_is_put_back_and_check_mode_only_reports_it(idp, capsys):
     ]
     assert idp.get_user_pool_mfa_config(UserPoolId=pool_id)["MfaConfiguration"] == "OFF"
 
-    fixed = run(capsys, _client, **TENANT)
+    fixed = run(capsys, **TENANT)
     assert fixed["changed"] is True and fixed["client_id"] == created["client_id"]
     assert idp.get_user_pool_mfa_config(UserPoolId=pool_id)["MfaConfiguration"] == "ON"
     provider = idp.describe_identity_provider(UserPoolId=pool_id, ProviderName="saml")["IdentityProvider"]
@@ -148,32 +123,32 @@ def test_drift_is_put_back_and_check_mode_only_reports_it(idp, capsys):
     assert app["CallbackURLs"] == [CALLBACK] and sorted(app["AllowedOAuthScopes"]) == ["email", "openid", "profile"]
     # Settings the module does not manage survive its update (UpdateUserPoolClient resets what it is not given).
     assert app["RefreshTokenValidity"] == 7
-    assert run(capsys, _client, **TENANT)["changed"] is False
+    assert run(capsys, **TENANT)["changed"] is False
 
 
 def test_new_domain_replaces_the_old_one(idp, capsys):
-    run(capsys, _client, **TENANT)
-    moved = run(capsys, _client, **{**TENANT, "domain": "llm-saas-local-acme-2"})
+    run(capsys, **TENANT)
+    moved = run(capsys, **{**TENANT, "domain": "llm-saas-local-acme-2"})
     assert moved["changed"] is True
     assert _only_pool(idp)["Domain"] == "llm-saas-local-acme-2"
     assert idp.describe_user_pool_domain(Domain="llm-saas-local-acme")["DomainDescription"] == {}
 
 
 def test_absent_deletes_the_pool_once(idp, capsys):
-    run(capsys, _client, **TENANT)
-    assert run(capsys, _client, check_mode=True, pool_name=TENANT["pool_name"], state="absent")["changed"] is True
+    run(capsys, **TENANT)
+    assert run(capsys, check_mode=True, pool_name=TENANT["pool_name"], state="absent")["changed"] is True
     assert len(idp.list_user_pools(MaxResults=60)["UserPools"]) == 1
-    gone = run(capsys, _client, pool_name=TENANT["pool_name"], state="absent")
+    gone = run(capsys, pool_name=TENANT["pool_name"], state="absent")
     assert gone["changed"] is True and gone["diff"]["before"]["domain"] == "llm-saas-local-acme"
     assert idp.list_user_pools(MaxResults=60)["UserPools"] == []
     assert idp.describe_user_pool_domain(Domain="llm-saas-local-acme")["DomainDescription"] == {}
-    assert run(capsys, _client, pool_name=TENANT["pool_name"], state="absent")["changed"] is False
+    assert run(capsys, pool_name=TENANT["pool_name"], state="absent")["changed"] is False
 
 
 def test_two_pools_of_the_same_name_fail(idp, capsys):
     idp.create_user_pool(PoolName=TENANT["pool_name"])
     idp.create_user_pool(PoolName=TENANT["pool_name"])
-    result = run(capsys, _client, **TENANT)
+    result = run(capsys, **TENANT)
     assert result["rc"] == 1 and "2 user pools are named llm-saas-local-acme" in result["msg"]
 
 
@@ -189,9 +164,6 @@ def test_two_pools_of_the_same_name_fail(idp, capsys):
     ],
 )
 def test_bad_input_fails_before_any_call(capsys, override, message):
-    def no_aws(service):
-        raise AssertionError("no %s call expected" % service)
-
     params = {k: v for k, v in dict(TENANT, **override).items() if v is not None}
     result = run(capsys, no_aws, **params)
     assert result["rc"] == 1 and message in result["msg"], result["msg"]
@@ -199,10 +171,7 @@ def test_bad_input_fails_before_any_call(capsys, override, message):
 
 def test_tag_drift_is_fixed_with_tag_calls(capsys):
     """Stubber: moto has no Cognito TagResource/UntagResource."""
-    session = botocore.session.get_session()
-    idp = session.create_client(
-        "cognito-idp", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
+    idp = dummy_client("cognito-idp", "eu-west-1")
     pool_id = "eu-west-1_Abc123"
     arn = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/" + pool_id
     pool = {

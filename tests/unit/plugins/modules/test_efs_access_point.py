@@ -4,24 +4,15 @@ Create/Describe/DeleteAccessPoint and TagResource/UntagResource); the wait on an
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from unittest.mock import patch
+from functools import partial
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-_COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".collections"))
-if _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
-
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper  # noqa: E402
-from ansible_collections.llm_saas.platform.plugins.module_utils.aws import efs_access_point  # noqa: E402
+from aws_module_harness import dummy_client, no_aws, run_aws_module  # first: puts .collections on sys.path
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from ansible_collections.llm_saas.platform.plugins.module_utils.aws import efs_access_point
 
 RETRY = efs_access_point.RETRY
 REGION = "us-east-1"
@@ -30,33 +21,19 @@ USER = {"uid": 1000, "gid": 1000}
 ROOT = {"path": "/models", "creation_info": {"owner_uid": 1000, "owner_gid": 1000, "permissions": "750"}}
 
 
-def _client():
-    return boto3.client("efs", region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def run(capsys, client_factory=_client, check_mode=False, **params):
-    args = {"region": REGION, "_ansible_check_mode": check_mode, "_ansible_diff": True}
-    args.update(params)
-    with (
-        patch_module_args(args),
-        patch.object(AnsibleAWSModule, "client",
-                     side_effect=lambda service, **kw: RetryingBotoClientWrapper(client_factory(), RETRY)),
-        pytest.raises(SystemExit) as exit_info,
-    ):
-        efs_access_point.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exit_info.value.code
-    return result
+run = partial(
+    run_aws_module, efs_access_point.main, region=REGION, wrap=lambda client: RetryingBotoClientWrapper(client, RETRY)
+)
 
 
 @pytest.fixture
 def fs_id():
     with mock_aws():
-        yield _client().create_file_system(CreationToken="store", Encrypted=True)["FileSystemId"]
+        yield dummy_client("efs", REGION).create_file_system(CreationToken="store", Encrypted=True)["FileSystemId"]
 
 
 def _points(fs_id):
-    return _client().describe_access_points(FileSystemId=fs_id)["AccessPoints"]
+    return dummy_client("efs", REGION).describe_access_points(FileSystemId=fs_id)["AccessPoints"]
 
 
 def test_creates_once_then_changes_nothing_and_check_mode_writes_nothing(fs_id, capsys):
@@ -122,9 +99,6 @@ def test_immutable_settings_are_refused_with_the_fix(fs_id, capsys):
     ],
 )
 def test_bad_input_fails_before_any_call(capsys, params, field):
-    def no_aws():
-        raise AssertionError("no AWS call expected")
-
     args = dict(file_system_id="fs-0123456789abcdef0", name=NAME, posix_user=USER, root_directory=ROOT)
     args.update(params)
     result = run(capsys, no_aws, **args)
@@ -132,7 +106,7 @@ def test_bad_input_fails_before_any_call(capsys, params, field):
 
 
 def test_waits_until_a_new_access_point_is_available():
-    raw = _client()
+    raw = dummy_client("efs", REGION)
     stub = Stubber(raw)
     point = {"AccessPointId": "fsap-0123456789abcdef0", "FileSystemId": "fs-0123456789abcdef0",
              "Tags": [{"Key": "Name", "Value": NAME}], "PosixUser": {"Uid": 1000, "Gid": 1000},

@@ -6,22 +6,13 @@ and response against the real EFS service model.
 """
 
 import datetime
-import os
-import sys
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
-_COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".collections"))
-if _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
-
-from ansible_collections.amazon.aws.plugins.module_utils.retries import (  # noqa: E402
-    AWSRetry,
-    RetryingBotoClientWrapper,
-)
-from ansible_collections.llm_saas.platform.plugins.module_utils.aws import efs_replication  # noqa: E402
+from aws_module_harness import dummy_client  # first: puts .collections on sys.path
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from ansible_collections.llm_saas.platform.plugins.module_utils.aws import efs_replication
 
 FS = "fs-0123456789abcdef0"
 DEST_FS = "fs-0fedcba9876543210"
@@ -52,7 +43,7 @@ def config(region="us-west-2", status="ENABLED"):
 
 @pytest.fixture
 def stubbed():
-    raw = boto3.client("efs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    raw = dummy_client("efs")
     stub = Stubber(raw)
     with stub:
         yield stub, RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff())

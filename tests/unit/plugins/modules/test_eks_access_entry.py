@@ -8,22 +8,13 @@ response against the real EKS service model.
 from __future__ import annotations
 
 import datetime
-import json
-import os
-import sys
-from unittest.mock import patch
+from functools import partial
 
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-_COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".collections"))
-if _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
-
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
-from ansible_collections.llm_saas.platform.plugins.module_utils.aws import eks_access_entry  # noqa: E402
+from aws_module_harness import dummy_client, run_aws_module  # first: puts .collections on sys.path
+from ansible_collections.llm_saas.platform.plugins.module_utils.aws import eks_access_entry
 
 CLUSTER = "llm-saas-production"
 PRINCIPAL = "arn:aws:iam::123456789012:role/platform-admin"
@@ -62,32 +53,13 @@ def policies(*items):
 
 @pytest.fixture
 def eks():
-    client = botocore.session.get_session().create_client(
-        "eks", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    client = dummy_client("eks")
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
 
 
-def run(client, capsys, check_mode=False, **params):
-    args = {
-        "cluster_name": CLUSTER,
-        "principal_arn": PRINCIPAL,
-        "region": "us-east-1",
-        "_ansible_check_mode": check_mode,
-        "_ansible_diff": True,
-    }
-    args.update(params)
-    with (
-        patch_module_args(args),
-        patch.object(AnsibleAWSModule, "client", return_value=client),
-        pytest.raises(SystemExit) as exit_info,
-    ):
-        eks_access_entry.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exit_info.value.code
-    return result
+run = partial(run_aws_module, eks_access_entry.main, cluster_name=CLUSTER, principal_arn=PRINCIPAL)
 
 
 def not_found(stubber, operation):
@@ -110,7 +82,7 @@ def test_creates_entry_then_associates_policies(eks, capsys):
         dict(KEY, policyArn=ADMIN, accessScope={"type": "cluster"}),
     )
     stubber.add_response("describe_access_entry", entry())
-    result = run(client, capsys, **ADMIN_ONLY)
+    result = run(capsys, client, **ADMIN_ONLY)
     assert result["rc"] == 0 and result["changed"] is True
     assert result["access_policies"] == {ADMIN: {"type": "cluster", "namespaces": []}}
     assert result["access_entry"]["access_entry_arn"] == ENTRY_ARN
@@ -120,7 +92,7 @@ def test_matching_entry_is_left_alone(eks, capsys):
     client, stubber = eks
     stubber.add_response("describe_access_entry", entry())
     stubber.add_response("list_associated_access_policies", policies((ADMIN, {"type": "cluster"})), KEY)
-    result = run(client, capsys, **ADMIN_ONLY)
+    result = run(capsys, client, **ADMIN_ONLY)
     assert result["changed"] is False
     assert result["diff"]["before"] == result["diff"]["after"]
 
@@ -142,7 +114,7 @@ def test_pages_of_policies_are_all_read(eks, capsys):
             {"policy_arn": VIEW, "access_scope": {"type": "namespace", "namespaces": ["a", "b"]}},
         ]
     }
-    assert run(client, capsys, **params)["changed"] is False
+    assert run(capsys, client, **params)["changed"] is False
 
 
 def test_drift_updates_groups_rescopes_and_purges_policies(eks, capsys):
@@ -162,8 +134,8 @@ def test_drift_updates_groups_rescopes_and_purges_policies(eks, capsys):
     stubber.add_response("disassociate_access_policy", {}, dict(KEY, policyArn=ADMIN))
     stubber.add_response("describe_access_entry", entry(groups=["viewers"]))
     result = run(
-        client,
         capsys,
+        client,
         kubernetes_groups=["viewers"],
         access_policies=[
             {"policy_arn": VIEW, "access_scope": {"type": "namespace", "namespaces": ["tenant-b", "tenant-a"]}}
@@ -180,14 +152,14 @@ def test_check_mode_reports_drift_without_writing(eks, capsys):
     client, stubber = eks
     stubber.add_response("describe_access_entry", entry(groups=["old"]))
     stubber.add_response("list_associated_access_policies", policies(), KEY)
-    result = run(client, capsys, check_mode=True, kubernetes_groups=["new"], **ADMIN_ONLY)
+    result = run(capsys, client, check_mode=True, kubernetes_groups=["new"], **ADMIN_ONLY)
     assert result["changed"] is True
     assert result["diff"]["after"]["access_policies"] == {ADMIN: {"type": "cluster", "namespaces": []}}
 
 
 def test_namespace_scope_without_namespaces_fails_before_any_call(eks, capsys):
     client, _stubber = eks
-    result = run(client, capsys, access_policies=[{"policy_arn": VIEW, "access_scope": {"type": "namespace"}}])
+    result = run(capsys, client, access_policies=[{"policy_arn": VIEW, "access_scope": {"type": "namespace"}}])
     assert result["rc"] == 1
     assert "access_scope.namespaces" in result["msg"]
 
@@ -195,7 +167,7 @@ def test_namespace_scope_without_namespaces_fails_before_any_call(eks, capsys):
 def test_type_cannot_change(eks, capsys):
     client, stubber = eks
     stubber.add_response("describe_access_entry", entry(kind="EC2_LINUX"))
-    result = run(client, capsys, type="STANDARD")
+    result = run(capsys, client, type="STANDARD")
     assert result["rc"] == 1 and "cannot change" in result["msg"]
 
 
@@ -204,11 +176,11 @@ def test_absent_deletes_the_entry(eks, capsys):
     stubber.add_response("describe_access_entry", entry())
     stubber.add_response("list_associated_access_policies", policies((ADMIN, {"type": "cluster"})), KEY)
     stubber.add_response("delete_access_entry", {}, KEY)
-    result = run(client, capsys, state="absent")
+    result = run(capsys, client, state="absent")
     assert result["changed"] is True and result["access_entry"] == {}
 
 
 def test_absent_when_missing_is_a_no_op(eks, capsys):
     client, stubber = eks
     not_found(stubber, "describe_access_entry")
-    assert run(client, capsys, state="absent")["changed"] is False
+    assert run(capsys, client, state="absent")["changed"] is False

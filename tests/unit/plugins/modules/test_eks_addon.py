@@ -8,22 +8,13 @@ against the real EKS service model.
 from __future__ import annotations
 
 import datetime
-import json
-import os
-import sys
-from unittest.mock import patch
+from functools import partial
 
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-_COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".collections"))
-if _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
-
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
-from ansible_collections.llm_saas.platform.plugins.module_utils.aws import eks_addon  # noqa: E402
+from aws_module_harness import dummy_client, run_aws_module  # first: puts .collections on sys.path
+from ansible_collections.llm_saas.platform.plugins.module_utils.aws import eks_addon
 
 CLUSTER = "llm-saas-production"
 ARN = "arn:aws:eks:us-east-1:123456789012:addon/llm-saas-production/vpc-cni/abcd"
@@ -50,32 +41,13 @@ def addon(status="ACTIVE", version="v1.19.2-eksbuild.1", config=None, role=ROLE,
 
 @pytest.fixture
 def eks():
-    client = botocore.session.get_session().create_client(
-        "eks", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    client = dummy_client("eks")
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
 
 
-def run(client, capsys, check_mode=False, **params):
-    args = {
-        "cluster_name": CLUSTER,
-        "name": "vpc-cni",
-        "region": "us-east-1",
-        "_ansible_check_mode": check_mode,
-        "_ansible_diff": True,
-    }
-    args.update(params)
-    with (
-        patch_module_args(args),
-        patch.object(AnsibleAWSModule, "client", return_value=client),
-        pytest.raises(SystemExit) as exit_info,
-    ):
-        eks_addon.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exit_info.value.code
-    return result
+run = partial(run_aws_module, eks_addon.main, cluster_name=CLUSTER, name="vpc-cni")
 
 
 def not_found(stubber, operation):
@@ -108,7 +80,7 @@ def test_creates_missing_addon_with_pinned_settings_and_waits(eks, capsys):
         },
     )
     stubber.add_response("describe_addon", addon(config=CONFIG_JSON), {"clusterName": CLUSTER, "addonName": "vpc-cni"})
-    result = run(client, capsys, **WANTED)
+    result = run(capsys, client, **WANTED)
     assert result["rc"] == 0 and result["changed"] is True
     assert result["addon"]["status"] == "ACTIVE"
     assert result["diff"]["before"] == {}
@@ -119,7 +91,7 @@ def test_matching_addon_is_left_alone(eks, capsys):
     client, stubber = eks
     # Same configuration written differently (spaces, key order) is not a change.
     stubber.add_response("describe_addon", addon(config='{ "env": { "ENABLE_PREFIX_DELEGATION": "true" } }'))
-    result = run(client, capsys, **WANTED)
+    result = run(capsys, client, **WANTED)
     assert result["rc"] == 0 and result["changed"] is False
     assert result["diff"]["before"] == result["diff"]["after"]
 
@@ -127,7 +99,7 @@ def test_matching_addon_is_left_alone(eks, capsys):
 def test_check_mode_on_missing_addon_reports_change_without_creating(eks, capsys):
     client, stubber = eks
     not_found(stubber, "describe_addon")
-    result = run(client, capsys, check_mode=True, **WANTED)
+    result = run(capsys, client, check_mode=True, **WANTED)
     assert result["changed"] is True and result["addon"] == {}
 
 
@@ -146,7 +118,7 @@ def test_version_drift_updates_only_the_version(eks, capsys):
     )
     stubber.add_response("describe_addon", addon(config=CONFIG_JSON))
     stubber.add_response("describe_addon", addon(config=CONFIG_JSON))
-    result = run(client, capsys, **WANTED)
+    result = run(capsys, client, **WANTED)
     assert result["changed"] is True
     assert result["diff"]["before"]["addon_version"] == "v1.18.0-eksbuild.1"
     assert result["diff"]["after"]["addon_version"] == "v1.19.2-eksbuild.1"
@@ -155,7 +127,7 @@ def test_version_drift_updates_only_the_version(eks, capsys):
 def test_check_mode_on_drift_writes_nothing(eks, capsys):
     client, stubber = eks
     stubber.add_response("describe_addon", addon(version="v1.18.0-eksbuild.1", config=CONFIG_JSON, tags={"Old": "x"}))
-    result = run(client, capsys, check_mode=True, **WANTED)
+    result = run(capsys, client, check_mode=True, **WANTED)
     assert result["changed"] is True
     assert result["diff"]["after"]["tags"] == {"Project": "llm-saas"}
 
@@ -167,7 +139,7 @@ def test_tags_are_added_and_purged_by_key(eks, capsys):
     stubber.add_response("tag_resource", {}, {"resourceArn": ARN, "tags": {"CostCenter": "ml"}})
     stubber.add_response("describe_addon", addon(config=CONFIG_JSON, tags={"Project": "llm-saas", "CostCenter": "ml"}))
     params = dict(WANTED, tags={"Project": "llm-saas", "CostCenter": "ml"})
-    result = run(client, capsys, **params)
+    result = run(capsys, client, **params)
     assert result["changed"] is True
     assert result["addon"]["tags"] == {"Project": "llm-saas", "CostCenter": "ml"}
 
@@ -179,14 +151,14 @@ def test_absent_deletes_and_waits_until_gone(eks, capsys):
         "delete_addon", addon(status="DELETING"), {"clusterName": CLUSTER, "addonName": "vpc-cni", "preserve": True}
     )
     not_found(stubber, "describe_addon")
-    result = run(client, capsys, state="absent", preserve=True)
+    result = run(capsys, client, state="absent", preserve=True)
     assert result["changed"] is True and result["diff"]["after"] == {}
 
 
 def test_absent_when_missing_is_a_no_op(eks, capsys):
     client, stubber = eks
     not_found(stubber, "describe_addon")
-    assert run(client, capsys, state="absent")["changed"] is False
+    assert run(capsys, client, state="absent")["changed"] is False
 
 
 def test_failed_addon_fails_the_task_with_its_status(eks, capsys):
@@ -194,5 +166,5 @@ def test_failed_addon_fails_the_task_with_its_status(eks, capsys):
     not_found(stubber, "describe_addon")
     stubber.add_response("create_addon", addon(status="CREATING"))
     stubber.add_response("describe_addon", addon(status="CREATE_FAILED"))
-    result = run(client, capsys, addon_version="v1.19.2-eksbuild.1")
+    result = run(capsys, client, addon_version="v1.19.2-eksbuild.1")
     assert result["rc"] == 1 and "CREATE_FAILED" in result["msg"]

@@ -8,25 +8,13 @@ changes and engine upgrades are tested with botocore's Stubber, which validates 
 request and response against the real ElastiCache service model.
 """
 
-import os
-import sys
-
-import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-_COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".collections"))
-if _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
-
-from ansible_collections.amazon.aws.plugins.module_utils.retries import (  # noqa: E402
-    AWSRetry,
-    RetryingBotoClientWrapper,
-)
-from ansible_collections.llm_saas.platform.plugins.module_utils.aws import (  # noqa: E402
-    elasticache_replication_group as rg,
-)
+from aws_module_harness import dummy_client  # first: puts .collections on sys.path
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from ansible_collections.llm_saas.platform.plugins.module_utils.aws import elasticache_replication_group as rg
 
 TOKEN = "a" * 32
 
@@ -67,9 +55,7 @@ def params(**overrides):
 @pytest.fixture
 def moto_client():
     with mock_aws():
-        raw = boto3.client(
-            "elasticache", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-        )
+        raw = dummy_client("elasticache")
         yield raw, RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff())
 
 
@@ -204,7 +190,7 @@ def _cluster(engine_version="7.1"):
 
 
 def test_adding_a_replica_uses_increase_replica_count_against_the_real_model():
-    raw = boto3.client("elasticache", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    raw = dummy_client("elasticache")
     stub = Stubber(raw)
     members = ["llm-redis-001", "llm-redis-002"]
     stub.add_response(
@@ -242,7 +228,7 @@ def test_adding_a_replica_uses_increase_replica_count_against_the_real_model():
 
 
 def test_engine_upgrade_and_security_groups_go_through_modify():
-    raw = boto3.client("elasticache", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    raw = dummy_client("elasticache")
     stub = Stubber(raw)
     members = ["llm-redis-001", "llm-redis-002", "llm-redis-003"]
     stub.add_response(
@@ -278,7 +264,7 @@ def test_engine_upgrade_and_security_groups_go_through_modify():
 
 
 def test_three_node_multi_az_group_as_aws_describes_it_is_unchanged():
-    raw = boto3.client("elasticache", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    raw = dummy_client("elasticache")
     stub = Stubber(raw)
     members = ["llm-redis-001", "llm-redis-002", "llm-redis-003"]
     stub.add_response(

@@ -8,24 +8,14 @@ request and response against the real GuardDuty service model.
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from unittest.mock import patch
+from functools import partial
 
-import boto3
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-_COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".collections"))
-if _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
-
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
-from ansible_collections.llm_saas.platform.plugins.module_utils.aws import guardduty_detector  # noqa: E402
+from aws_module_harness import dummy_client, no_aws, run_aws_module  # first: puts .collections on sys.path
+from ansible_collections.llm_saas.platform.plugins.module_utils.aws import guardduty_detector
 
 PLATFORM = {
     "finding_publishing_frequency": "FIFTEEN_MINUTES",
@@ -37,28 +27,13 @@ PLATFORM = {
 }
 
 
-def _client(service):
-    return boto3.client(service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def run(capsys, clients, check_mode=False, **params):
-    args = {"region": "us-east-1", "_ansible_check_mode": check_mode, "_ansible_diff": True}
-    args.update(params)
-    with (
-        patch_module_args(args),
-        patch.object(AnsibleAWSModule, "client", side_effect=lambda service, **kw: clients(service)),
-        pytest.raises(SystemExit) as exit_info,
-    ):
-        guardduty_detector.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exit_info.value.code
-    return result
+run = partial(run_aws_module, guardduty_detector.main)
 
 
 @pytest.fixture
 def moto_gd():
     with mock_aws():
-        yield _client("guardduty")
+        yield dummy_client("guardduty")
 
 
 def _features(raw, detector_id):
@@ -70,7 +45,7 @@ def _features(raw, detector_id):
 
 
 def test_creates_the_detector_with_eks_features_then_changes_nothing(moto_gd, capsys):
-    created = run(capsys, _client, **PLATFORM)
+    created = run(capsys, **PLATFORM)
     assert created["rc"] == 0 and created["changed"] is True, created
     detector = moto_gd.get_detector(DetectorId=created["detector_id"])
     assert detector["Status"] == "ENABLED" and detector["FindingPublishingFrequency"] == "FIFTEEN_MINUTES"
@@ -79,14 +54,14 @@ def test_creates_the_detector_with_eks_features_then_changes_nothing(moto_gd, ca
         "EKS_AUDIT_LOGS": ("ENABLED", {}),
         "RUNTIME_MONITORING": ("ENABLED", {"EKS_ADDON_MANAGEMENT": "ENABLED"}),
     }
-    again = run(capsys, _client, **PLATFORM)
+    again = run(capsys, **PLATFORM)
     assert again["changed"] is False and again["detector_id"] == created["detector_id"]
     assert again["diff"]["before"] == again["diff"]["after"]
     assert moto_gd.list_detectors()["DetectorIds"] == [created["detector_id"]]
 
 
 def test_check_mode_creates_nothing(moto_gd, capsys):
-    result = run(capsys, _client, check_mode=True, **PLATFORM)
+    result = run(capsys, check_mode=True, **PLATFORM)
     assert result["changed"] is True and result["detector_id"] is None
     assert result["diff"]["after"]["features"]["RUNTIME_MONITORING"] == {
         "status": "ENABLED",
@@ -102,21 +77,21 @@ def test_drift_is_put_back_and_check_mode_only_reports_it(moto_gd, capsys):
         Features=[{"Name": "EKS_AUDIT_LOGS", "Status": "DISABLED"}],
         Tags={"Project": "llm-saas"},
     )["DetectorId"]
-    checked = run(capsys, _client, check_mode=True, **PLATFORM)
+    checked = run(capsys, check_mode=True, **PLATFORM)
     assert checked["changed"] is True
     assert checked["diff"]["before"]["status"] == "DISABLED" and checked["diff"]["after"]["status"] == "ENABLED"
     assert moto_gd.get_detector(DetectorId=detector_id)["Status"] == "DISABLED"
 
-    fixed = run(capsys, _client, **PLATFORM)
+    fixed = run(capsys, **PLATFORM)
     assert fixed["changed"] is True and fixed["detector_id"] == detector_id
     detector = moto_gd.get_detector(DetectorId=detector_id)
     assert detector["Status"] == "ENABLED" and detector["FindingPublishingFrequency"] == "FIFTEEN_MINUTES"
     assert _features(moto_gd, detector_id)["EKS_AUDIT_LOGS"] == ("ENABLED", {})
-    assert run(capsys, _client, **PLATFORM)["changed"] is False
+    assert run(capsys, **PLATFORM)["changed"] is False
 
 
 def test_one_drifted_feature_is_fixed_and_the_others_stay(moto_gd, capsys):
-    detector_id = run(capsys, _client, **PLATFORM)["detector_id"]
+    detector_id = run(capsys, **PLATFORM)["detector_id"]
     moto_gd.update_detector(
         DetectorId=detector_id,
         Features=[
@@ -128,7 +103,7 @@ def test_one_drifted_feature_is_fixed_and_the_others_stay(moto_gd, capsys):
             },
         ],
     )
-    fixed = run(capsys, _client, **PLATFORM)
+    fixed = run(capsys, **PLATFORM)
     assert fixed["changed"] is True
     assert fixed["diff"]["before"]["features"]["RUNTIME_MONITORING"]["additional"] == {
         "EKS_ADDON_MANAGEMENT": "DISABLED"
@@ -137,16 +112,16 @@ def test_one_drifted_feature_is_fixed_and_the_others_stay(moto_gd, capsys):
         "EKS_AUDIT_LOGS": ("ENABLED", {}),
         "RUNTIME_MONITORING": ("ENABLED", {"EKS_ADDON_MANAGEMENT": "ENABLED"}),
     }
-    assert run(capsys, _client, **PLATFORM)["changed"] is False
+    assert run(capsys, **PLATFORM)["changed"] is False
 
 
 def test_absent_deletes_the_detector_once(moto_gd, capsys):
     detector_id = moto_gd.create_detector(Enable=True)["DetectorId"]
-    assert run(capsys, _client, check_mode=True, state="absent")["changed"] is True
+    assert run(capsys, check_mode=True, state="absent")["changed"] is True
     assert moto_gd.list_detectors()["DetectorIds"] == [detector_id]
-    assert run(capsys, _client, state="absent")["changed"] is True
+    assert run(capsys, state="absent")["changed"] is True
     assert moto_gd.list_detectors()["DetectorIds"] == []
-    assert run(capsys, _client, state="absent")["changed"] is False
+    assert run(capsys, state="absent")["changed"] is False
 
 
 @pytest.mark.parametrize(
@@ -165,18 +140,13 @@ def test_absent_deletes_the_detector_once(moto_gd, capsys):
     ],
 )
 def test_bad_features_fail_before_any_call(capsys, features, message):
-    def no_aws(service):
-        raise AssertionError("no %s call expected" % service)
-
     result = run(capsys, no_aws, features=features)
     assert result["rc"] == 1 and message in result["msg"], result["msg"]
 
 
 def test_tag_drift_is_fixed_with_tag_calls(capsys):
     """Stubber: moto has no GuardDuty TagResource/UntagResource."""
-    session = botocore.session.get_session()
-    gd = session.create_client("guardduty", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
-    sts = session.create_client("sts", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    gd, sts = dummy_client("guardduty", "eu-west-1"), dummy_client("sts", "eu-west-1")
     arn = "arn:aws:guardduty:eu-west-1:123456789012:detector/d1"
     detector = {
         "ServiceRole": "arn:aws:iam::123456789012:role/aws-service-role/guardduty.amazonaws.com/GuardDuty",

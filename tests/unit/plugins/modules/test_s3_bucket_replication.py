@@ -6,23 +6,13 @@ full-fidelity round trip (delete markers + SSE-KMS objects) is tested with botoc
 Stubber, which validates every request and response against the real S3 model.
 """
 
-import os
-import sys
-
-import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-_COLLECTIONS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".collections")
-if os.path.abspath(_COLLECTIONS) not in sys.path:
-    sys.path.insert(0, os.path.abspath(_COLLECTIONS))
-
-from ansible_collections.amazon.aws.plugins.module_utils.retries import (  # noqa: E402
-    AWSRetry,
-    RetryingBotoClientWrapper,
-)
-from ansible_collections.llm_saas.platform.plugins.module_utils.aws import s3_replication  # noqa: E402
+from aws_module_harness import dummy_client  # first: puts .collections on sys.path
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from ansible_collections.llm_saas.platform.plugins.module_utils.aws import s3_replication
 
 ROLE = "arn:aws:iam::123456789012:role/replication"
 KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -31,9 +21,7 @@ KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890
 @pytest.fixture
 def s3():
     with mock_aws():
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        raw = boto3.client("s3", region_name="us-east-1")
+        raw = dummy_client("s3")
         for name, region in (("src", "us-east-1"), ("dst", "us-west-2")):
             kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
             raw.create_bucket(Bucket=name, **kwargs)
@@ -153,7 +141,7 @@ def test_normalize_reads_legacy_v1_prefix_rules():
 
 
 def _stubbed():
-    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    client = dummy_client("s3")
     return client, Stubber(client)
 
 

@@ -8,22 +8,13 @@ The hub alone is also exercised on moto by tests/security/test_security_baseline
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from unittest.mock import patch
+from functools import partial
 
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-_COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".collections"))
-if _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
-
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
-from ansible_collections.llm_saas.platform.plugins.module_utils.aws import securityhub_standards  # noqa: E402
+from aws_module_harness import dummy_client, run_aws_module  # first: puts .collections on sys.path
+from ansible_collections.llm_saas.platform.plugins.module_utils.aws import securityhub_standards
 
 REGION = "eu-west-1"
 HUB = "arn:aws:securityhub:eu-west-1:123456789012:hub/default"
@@ -41,26 +32,13 @@ def subscription(arn, status="READY"):
 
 @pytest.fixture
 def hub():
-    client = botocore.session.get_session().create_client(
-        "securityhub", region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    client = dummy_client("securityhub", REGION)
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
 
 
-def run(client, capsys, check_mode=False, **params):
-    args = {"region": REGION, "_ansible_check_mode": check_mode, "_ansible_diff": True}
-    args.update(params)
-    with (
-        patch_module_args(args),
-        patch.object(AnsibleAWSModule, "client", return_value=client),
-        pytest.raises(SystemExit) as exit_info,
-    ):
-        securityhub_standards.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exit_info.value.code
-    return result
+run = partial(run_aws_module, securityhub_standards.main, region=REGION)
 
 
 def not_subscribed(stubber):
@@ -92,7 +70,7 @@ def test_enables_the_hub_without_default_standards_then_exactly_the_listed_ones(
         {"StandardsSubscriptions": [subscription(CIS3, "PENDING"), subscription(FSBP, "PENDING")]},
         {"StandardsSubscriptionRequests": [{"StandardsArn": CIS3}, {"StandardsArn": FSBP}]},
     )
-    result = run(client, capsys, **PLATFORM)
+    result = run(capsys, client, **PLATFORM)
     assert result["rc"] == 0 and result["changed"] is True, result
     assert result["hub_arn"] == HUB
     assert result["standards"] == {CIS3: "PENDING", FSBP: "PENDING"}
@@ -109,7 +87,7 @@ def test_matching_standards_are_left_alone_across_pages(hub, capsys):
     stubber.add_response(
         "get_enabled_standards", {"StandardsSubscriptions": [subscription(FSBP, "PENDING")]}, {"NextToken": "t"}
     )
-    result = run(client, capsys, **PLATFORM)
+    result = run(capsys, client, **PLATFORM)
     assert result["changed"] is False
     assert result["standards"] == {CIS3: "READY", FSBP: "PENDING"}
     assert result["diff"]["before"] == result["diff"]["after"]
@@ -135,7 +113,7 @@ def test_other_standards_are_disabled_and_missing_ones_enabled(hub, capsys):
         {"StandardsSubscriptions": [subscription(CIS3, "PENDING")]},
         {"StandardsSubscriptionRequests": [{"StandardsArn": CIS3}]},
     )
-    result = run(client, capsys, **PLATFORM)
+    result = run(capsys, client, **PLATFORM)
     assert result["changed"] is True
     assert result["standards"] == {CIS3: "PENDING", FSBP: "READY"}
     assert result["diff"]["before"]["standards"] == [CIS12, FSBP]
@@ -146,7 +124,7 @@ def test_check_mode_reports_without_writing(hub, capsys):
     stubber.add_response("describe_hub", {"HubArn": HUB})
     available(stubber)
     stubber.add_response("get_enabled_standards", {"StandardsSubscriptions": [subscription(CIS12)]}, {})
-    result = run(client, capsys, check_mode=True, **PLATFORM)
+    result = run(capsys, client, check_mode=True, **PLATFORM)
     assert result["changed"] is True
     assert result["diff"]["after"]["standards"] == sorted([CIS3, FSBP])
 
@@ -154,7 +132,7 @@ def test_check_mode_reports_without_writing(hub, capsys):
 def test_check_mode_without_a_hub_makes_no_call_after_describe(hub, capsys):
     client, stubber = hub
     not_subscribed(stubber)
-    result = run(client, capsys, check_mode=True, **PLATFORM)
+    result = run(capsys, client, check_mode=True, **PLATFORM)
     assert result["changed"] is True and result["hub_arn"] is None
 
 
@@ -168,7 +146,7 @@ def test_purge_false_keeps_other_standards(hub, capsys):
         {"StandardsSubscriptions": [subscription(FSBP, "PENDING")]},
         {"StandardsSubscriptionRequests": [{"StandardsArn": FSBP}]},
     )
-    result = run(client, capsys, standards=[FSBP], purge_standards=False)
+    result = run(capsys, client, standards=[FSBP], purge_standards=False)
     assert result["standards"] == {PCI: "READY", FSBP: "PENDING"}
 
 
@@ -176,7 +154,7 @@ def test_standard_the_region_lacks_fails_naming_the_available_ones(hub, capsys):
     client, stubber = hub
     stubber.add_response("describe_hub", {"HubArn": HUB})
     available(stubber)
-    result = run(client, capsys, standards=["cis-aws-foundations-benchmark/v/9.9.9"])
+    result = run(capsys, client, standards=["cis-aws-foundations-benchmark/v/9.9.9"])
     assert result["rc"] == 1
     assert "cis-aws-foundations-benchmark/v/9.9.9 is not available in eu-west-1" in result["msg"]
     assert "cis-aws-foundations-benchmark/v/3.0.0" in result["msg"]
@@ -184,7 +162,7 @@ def test_standard_the_region_lacks_fails_naming_the_available_ones(hub, capsys):
 
 def test_malformed_standard_fails_before_any_call(hub, capsys):
     client, _stubber = hub
-    result = run(client, capsys, standards=["CIS 3.0"])
+    result = run(capsys, client, standards=["CIS 3.0"])
     assert result["rc"] == 1 and "standards: 'CIS 3.0'" in result["msg"]
 
 
@@ -193,5 +171,5 @@ def test_absent_disables_the_hub_once(hub, capsys):
     stubber.add_response("describe_hub", {"HubArn": HUB})
     stubber.add_response("disable_security_hub", {}, {})
     not_subscribed(stubber)
-    assert run(client, capsys, state="absent")["changed"] is True
-    assert run(client, capsys, state="absent")["changed"] is False
+    assert run(capsys, client, state="absent")["changed"] is True
+    assert run(capsys, client, state="absent")["changed"] is False
