@@ -36,14 +36,20 @@ def run_playbook(
     extra_vars: dict | None = None,
     env: dict[str, str] | None = None,
     check: bool = False,
+    stock_strategy: bool = False,
 ) -> subprocess.CompletedProcess:
-    """Run ansible-playbook from the repository root (so ansible.cfg and the collection link apply)."""
+    """Run ansible-playbook from the repository root (so ansible.cfg and the collection link apply).
+
+    ``make test`` runs ansible with Mitogen's strategy for speed; ``stock_strategy`` runs this playbook
+    with Ansible's own linear strategy instead, as AWX and ``make demo`` run it."""
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook), *args]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
-    proc = subprocess.run(
-        cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
-    )
+    run_env = {**os.environ, **(env or {})}
+    if stock_strategy:
+        for name in ("ANSIBLE_STRATEGY", "ANSIBLE_STRATEGY_PLUGINS"):
+            run_env.pop(name, None)
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=run_env, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
