@@ -14,6 +14,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_PLATFORM = REPO / "scripts" / "local-platform"
+# platform_resource_prefix of inventories/local, and the security baseline's audit bucket there.
+LOCAL_PREFIX = "llm-saas-local"
+AUDIT_BUCKET = f"{LOCAL_PREFIX}-audit-logs"
 sys.path.insert(0, str(REPO / "tests" / "local_platform"))
 
 
@@ -94,9 +97,9 @@ def ensure_tenant_buckets(env: dict[str, str], region: str = "us-east-1") -> dic
     """
     s3, account = _moto_s3(env, region)
     wanted = {
-        "backups": (f"llm-saas-local-backups-{account}-{region}", True),
-        "uploads": (f"llm-saas-local-uploads-{account}-{region}", True),
-        "audit": ("llm-saas-local-audit-logs", False),
+        "backups": (f"{LOCAL_PREFIX}-backups-{account}-{region}", True),
+        "uploads": (f"{LOCAL_PREFIX}-uploads-{account}-{region}", True),
+        "audit": (AUDIT_BUCKET, False),
     }
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for name, versioned in wanted.values():

@@ -18,13 +18,13 @@ import boto3
 import postgres_fixture
 import pytest
 from psycopg import sql
-from platform_helpers import REPO, recap, run_playbook
+from platform_helpers import LOCAL_PREFIX, REPO, recap, run_playbook
 from private_moto import private_moto
 
 pg_server = postgres_fixture.pg_server
 pg_database = postgres_fixture.pg_database
 
-PREFIX = "llm-saas-local"  # platform_name-platform_environment of inventories/local
+PREFIX = LOCAL_PREFIX  # platform_name-platform_environment of inventories/local
 PRIMARY, DR = "us-east-1", "us-west-2"
 WRITER = f"{PREFIX}-postgres"
 DR_ID = f"{WRITER}-dr"

@@ -14,14 +14,14 @@ import json
 
 import boto3
 import pytest
-from platform_helpers import REPO, recap, run_playbook
+from platform_helpers import AUDIT_BUCKET, LOCAL_PREFIX, REPO, recap, run_playbook
 
 MOTO_ACCOUNT = "123456789012"
-NAME, PREFIX = "llm-saas", "llm-saas-local"  # platform_name and resource prefix of inventories/local
+NAME, PREFIX = "llm-saas", LOCAL_PREFIX  # platform_name and resource prefix of inventories/local
 # What the foundation teardown leaves on purpose: the security baseline's audit evidence (bucket, and
 # AWS Config's role) outlives the platform it recorded; tenants' own resources (their uploads role) go
 # with playbooks/tenant_offboard.yml, not with the foundation.
-KEPT = {f"{PREFIX}-audit-logs", f"{PREFIX}-aws-config"}
+KEPT = {AUDIT_BUCKET, f"{PREFIX}-aws-config"}
 TENANT_ROLES = f"{PREFIX}-tenant-"
 
 

@@ -20,6 +20,7 @@ import yaml
 from kubernetes import config, dynamic
 from kubernetes.dynamic.exceptions import NotFoundError
 from netpol import Cluster, Endpoint
+from platform_helpers import AUDIT_BUCKET, LOCAL_PREFIX, ensure_tenant_buckets
 from psycopg import sql
 from tenant_fixtures import (
     CONVERGE,
@@ -82,18 +83,9 @@ class Kube:
         return found
 
 
-AUDIT_BUCKET = "llm-saas-local-audit-logs"
-
-
 def uploads_bucket(env: dict[str, str]) -> str:
     """The data_services uploads bucket (made if missing: the tenant layer alone does not make it)."""
-    account = aws(env, "sts").get_caller_identity()["Account"]
-    name = f"llm-saas-local-uploads-{account}-us-east-1"
-    s3 = aws(env, "s3")
-    if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
-        s3.create_bucket(Bucket=name)
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    return name
+    return ensure_tenant_buckets(env)["uploads"]
 
 
 def list_keys(env: dict[str, str], bucket: str, prefix: str) -> list[str]:
@@ -109,7 +101,7 @@ def audit_records(env: dict[str, str], tenant) -> list[dict]:
 
 
 def uploads_role(tenant) -> str:
-    return f"llm-saas-local-tenant-{tenant.name}"
+    return f"{LOCAL_PREFIX}-tenant-{tenant.name}"
 
 
 def remove_uploads_leftovers(fleet) -> None:

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from reliability_support import ANSIBLE_PLAYBOOK, AWS_ENV, REPO, clean_env, k8s_call
 from kubernetes import config, dynamic
+from platform_helpers import AUDIT_BUCKET
 from kubernetes.dynamic.exceptions import NotFoundError
 from psycopg import sql
 from tenant_fixtures import recaps, tail
@@ -55,7 +56,7 @@ def site(tmp_path_factory, pg_private, moto_url, k8s):
     # The tenant role writes its audit records there (site.yml's playbooks/security.yml makes it).
     boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="testing",
                  aws_secret_access_key="testing").create_bucket(
-        Bucket="llm-saas-local-audit-logs")
+        Bucket=AUDIT_BUCKET)
     env = clean_env(PGHOST=pg_private.host, PGPORT=str(pg_private.port), PGUSER="postgres",
                     PGPASSWORD=pg_private.password, AWS_ENDPOINT_URL=moto_url, KUBECONFIG=str(k8s.kubeconfig),
                     LP_REDIS_PORT="1", ANSIBLE_FORKS="2", PYTHONUNBUFFERED="1")
