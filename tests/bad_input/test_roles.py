@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,10 @@ def test_role_refuses(tmp_path: Path, case: str) -> None:
     (tmp_path / "group_vars").symlink_to(REPO / "group_vars")  # the product-wide playbook group_vars
     playbook.write_text(yaml.safe_dump(play))
     # localhost only: the roles must fail before they would reach any service.
-    proc = run_playbook(playbook, "--connection", "local", inventory="localhost,", env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    # The controller's own Python, as the product inventories set it (ansible_playbook_python): the
+    # rescue path writes an audit record with boto3, which the system Python may lack.
+    proc = run_playbook(playbook, "--connection", "local", "-e", f"ansible_python_interpreter={sys.executable}",
+                        inventory="localhost,", env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
     for text in texts:
