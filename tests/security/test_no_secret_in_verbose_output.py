@@ -48,7 +48,9 @@ def _url_password(url: str) -> str:
 
 @pytest.fixture(scope="module")
 def onboarding(local_platform: dict[str, str]):
-    proc = run_playbook(REPO / "playbooks" / "tenants.yml", "--limit", TENANT, "-vvv", env=local_platform)
+    # Ansible's stock strategy, as an operator or AWX runs it (its -vvv shows every module invocation).
+    proc = run_playbook(REPO / "playbooks" / "tenants.yml", "--limit", TENANT, "-vvv", env=local_platform,
+                        stock_strategy=True)
     assert proc.returncode == 0, tail(proc)
     assert recap(proc.stdout)[TENANT]["failed"] == 0, tail(proc)
     return proc
