@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 # jittered_backoff itself only knows the Query-protocol "Throttling" code: EKS (REST-JSON)
@@ -24,7 +23,8 @@ EKS_RETRY = AWSRetry.jittered_backoff(
 
 def not_found(exc):
     """True when a botocore ClientError means the resource does not exist."""
-    return is_boto3_error_code("ResourceNotFoundException", e=exc)
+    # is_boto3_error_code() returns an exception class for except clauses (always truthy): compare the code.
+    return (getattr(exc, "response", None) or {}).get("Error", {}).get("Code") == "ResourceNotFoundException"
 
 
 def tag_changes(current, desired, purge):
