@@ -134,6 +134,14 @@ def add_efs_replication_and_backup_policy() -> None:
     - A file system in a replication cannot be deleted (FileSystemInUse), nor replicated twice
       (ValidationException). Existing destinations (FileSystemId) must exist; AWS's further checks on
       them (overwrite protection DISABLED, cross-account RoleArn) are not made.
+    - Each side (region) holds the configuration, as on AWS. DeleteReplicationConfiguration takes the
+      source's id from either region (the source is looked up in every region of the account; none:
+      FileSystemNotFound; this region holds no side of its replication: ReplicationNotFound). Its
+      deletionMode ALL_CONFIGURATIONS (the default) removes both sides; LOCAL_CONFIGURATION_ONLY only
+      the side in the calling region (the other keeps describing it, as AWS leaves it), and is a
+      BadRequest for a replication within one region. Removing the destination's side makes it
+      writable (ReplicationOverwriteProtection ENABLED); removing only the source's side leaves the
+      destination read-only.
     The unit tests apply the same patch to moto in process.
     """
     import datetime
@@ -218,16 +226,29 @@ def add_efs_replication_and_backup_policy() -> None:
         info["FileSystemProtection"] = {"ReplicationOverwriteProtection": protection(self)}
         return info
 
+    # A replication's configuration is one dict, held by each side while that side keeps it: the source
+    # file system as _replication, the destination as _replicated_from.
     def replication_of(backend: Any, fs: Any) -> Any:
         """The configuration a file system takes part in, as source or as destination."""
-        if getattr(fs, "_replication", None):
-            return fs._replication
-        for region_backend in efs_backends[backend.account_id].values():
-            for other in region_backend.file_systems_by_id.values():
-                config = getattr(other, "_replication", None)
-                if config and config["Destinations"][0]["FileSystemId"] == fs.file_system_id:
-                    return config
+        return getattr(fs, "_replication", None) or getattr(fs, "_replicated_from", None)
+
+    def side_holding(backend: Any, source_id: str) -> Any:
+        """The file system of this region holding a side of the replication from source_id, if any."""
+        for fs in backend.file_systems_by_id.values():
+            config = replication_of(backend, fs)
+            if config and config["SourceFileSystemId"] == source_id:
+                return fs
         return None
+
+    def find_source(backend: Any, source_id: str) -> Any:
+        """The source file system, in this region or another one of the account (AWS accepts the call
+        in the destination's region too)."""
+        if source_id in backend.file_systems_by_id:
+            return backend.file_systems_by_id[source_id]
+        for region_backend in efs_backends[backend.account_id].values():
+            if source_id in region_backend.file_systems_by_id:
+                return region_backend.file_systems_by_id[source_id]
+        raise efs_errors.FileSystemNotFound(source_id)
 
     def resolve_key(account_id: str, region: str, key_id: str) -> str:
         from moto.kms.models import kms_backends
@@ -267,7 +288,7 @@ def add_efs_replication_and_backup_policy() -> None:
         if replication_of(dest_backend, dest) or dest is source:
             raise ValidationException(f"File system '{dest.file_system_id}' cannot be a replication destination.")
         dest._overwrite_protection = "REPLICATING"
-        config = {
+        config: dict[str, Any] = {
             "SourceFileSystemId": source.file_system_id,
             "SourceFileSystemRegion": backend.region_name,
             "SourceFileSystemArn": source.file_system_arn,
@@ -277,6 +298,7 @@ def add_efs_replication_and_backup_policy() -> None:
             "SourceFileSystemOwnerId": backend.account_id,
         }
         source._replication = config
+        dest._replicated_from = config
         answer = {**config, "Destinations": [{**config["Destinations"][0], "Status": "ENABLING"}]}
         return _json.dumps(answer), json_headers
 
@@ -295,15 +317,28 @@ def add_efs_replication_and_backup_policy() -> None:
 
     def delete_replication_configuration(self: Any) -> Any:
         backend = self.efs_backend
-        source = file_system(backend, self._get_param("SourceFileSystemId"))
-        config = getattr(source, "_replication", None)
-        if not config:
-            raise ReplicationNotFound(source.file_system_id)
+        source_id = self._get_param("SourceFileSystemId")
+        mode = self._get_param("deletionMode") or "ALL_CONFIGURATIONS"
+        if mode not in ("ALL_CONFIGURATIONS", "LOCAL_CONFIGURATION_ONLY"):
+            raise ValidationException("deletionMode must be ALL_CONFIGURATIONS or LOCAL_CONFIGURATION_ONLY.")
+        local = side_holding(backend, source_id)
+        if local is None:
+            find_source(backend, source_id)  # FileSystemNotFound when it exists in no region
+            raise ReplicationNotFound(source_id)
+        config = replication_of(backend, local)
         dest_ref = config["Destinations"][0]
-        dest = efs_backends[backend.account_id][dest_ref["Region"]].file_systems_by_id.get(dest_ref["FileSystemId"])
-        if dest is not None:
+        if mode == "LOCAL_CONFIGURATION_ONLY" and config["SourceFileSystemRegion"] == dest_ref["Region"]:
+            raise efs_errors.BadRequest(
+                "LOCAL_CONFIGURATION_ONLY cannot be used for a replication within one account and region.")
+        regions = efs_backends[backend.account_id]
+        source = regions[config["SourceFileSystemRegion"]].file_systems_by_id.get(source_id)
+        dest = regions[dest_ref["Region"]].file_systems_by_id.get(dest_ref["FileSystemId"])
+        everywhere = mode == "ALL_CONFIGURATIONS"
+        if source is not None and (everywhere or source is local) and getattr(source, "_replication", None) is config:
+            source._replication = None
+        if dest is not None and (everywhere or dest is local) and getattr(dest, "_replicated_from", None) is config:
+            dest._replicated_from = None
             dest._overwrite_protection = "ENABLED"
-        source._replication = None
         return "", {"status": 204}
 
     original_delete = EFSBackend.delete_file_system

@@ -130,3 +130,103 @@ def test_replication_to_another_region_lifecycle(client):
     dr_efs.delete_file_system(FileSystemId=dest_id)
     left = [fs["FileSystemId"] for side in (efs, dr_efs) for fs in side.describe_file_systems()["FileSystems"]]
     assert fs_id not in left and dest_id not in left
+
+
+def _replicated(efs, token: str, region: str = "us-west-2") -> tuple[str, str]:
+    fs_id = efs.create_file_system(CreationToken=token, Encrypted=True)["FileSystemId"]
+    created = efs.create_replication_configuration(SourceFileSystemId=fs_id, Destinations=[{"Region": region}])
+    return fs_id, created["Destinations"][0]["FileSystemId"]
+
+
+def _protection(efs, fs_id: str) -> str:
+    return efs.describe_file_systems(FileSystemId=fs_id)["FileSystems"][0]["FileSystemProtection"][
+        "ReplicationOverwriteProtection"]
+
+
+def test_failover_deletes_the_replication_from_the_destination_region(client):
+    """The DR failover ends the replication in the DR region alone, with the source's id."""
+    efs, dr_efs = client("efs"), client("efs", "us-west-2")
+    fs_id, dest_id = _replicated(efs, "failover")
+    # EFS creates the copy untagged; the module tags it through the current tag API in its region.
+    assert dr_efs.list_tags_for_resource(ResourceId=dest_id)["Tags"] == []
+    dr_efs.tag_resource(ResourceId=dest_id, Tags=[{"Key": "Name", "Value": "store-dr"}])
+    assert dr_efs.list_tags_for_resource(ResourceId=dest_id)["Tags"] == [{"Key": "Name", "Value": "store-dr"}]
+    assert _protection(dr_efs, dest_id) == "REPLICATING"
+
+    with pytest.raises(ClientError) as unknown:
+        dr_efs.delete_replication_configuration(SourceFileSystemId="fs-00000000")
+    assert _code(unknown) == "FileSystemNotFound"
+
+    dr_efs.delete_replication_configuration(SourceFileSystemId=fs_id)
+    assert _protection(dr_efs, dest_id) == "ENABLED"
+    for side, side_id in ((dr_efs, dest_id), (efs, fs_id)):
+        with pytest.raises(ClientError) as gone:
+            side.describe_replication_configurations(FileSystemId=side_id)
+        assert _code(gone) == "ReplicationNotFound"
+    with pytest.raises(ClientError) as again:
+        dr_efs.delete_replication_configuration(SourceFileSystemId=fs_id)
+    assert _code(again) == "ReplicationNotFound"
+    # Neither side is in a replication any more.
+    efs.delete_file_system(FileSystemId=fs_id)
+    dr_efs.delete_file_system(FileSystemId=dest_id)
+
+
+def test_local_configuration_only_deletes_the_calling_side(client):
+    efs, dr_efs = client("efs"), client("efs", "us-west-2")
+    fs_id, dest_id = _replicated(efs, "local-only")
+
+    dr_efs.delete_replication_configuration(SourceFileSystemId=fs_id, DeletionMode="LOCAL_CONFIGURATION_ONLY")
+    assert _protection(dr_efs, dest_id) == "ENABLED"
+    with pytest.raises(ClientError) as gone_here:
+        dr_efs.describe_replication_configurations(FileSystemId=dest_id)
+    assert _code(gone_here) == "ReplicationNotFound"
+    # The source region's side is left, as AWS leaves it, until deleted there.
+    (left,) = efs.describe_replication_configurations(FileSystemId=fs_id)["Replications"]
+    assert left["Destinations"][0]["FileSystemId"] == dest_id
+    with pytest.raises(ClientError) as in_use:
+        efs.delete_file_system(FileSystemId=fs_id)
+    assert _code(in_use) == "FileSystemInUse"
+    dr_efs.delete_file_system(FileSystemId=dest_id)
+
+    efs.delete_replication_configuration(SourceFileSystemId=fs_id, DeletionMode="ALL_CONFIGURATIONS")
+    with pytest.raises(ClientError) as gone:
+        efs.describe_replication_configurations(FileSystemId=fs_id)
+    assert _code(gone) == "ReplicationNotFound"
+    efs.delete_file_system(FileSystemId=fs_id)
+
+
+def test_local_configuration_only_from_the_source_leaves_the_destination_read_only(client):
+    efs, dr_efs = client("efs"), client("efs", "us-west-2")
+    fs_id, dest_id = _replicated(efs, "local-only-source")
+
+    efs.delete_replication_configuration(SourceFileSystemId=fs_id, DeletionMode="LOCAL_CONFIGURATION_ONLY")
+    with pytest.raises(ClientError) as gone_here:
+        efs.describe_replication_configurations(FileSystemId=fs_id)
+    assert _code(gone_here) == "ReplicationNotFound"
+    assert _protection(dr_efs, dest_id) == "REPLICATING"
+    (left,) = dr_efs.describe_replication_configurations(FileSystemId=dest_id)["Replications"]
+    assert left["SourceFileSystemId"] == fs_id
+    efs.delete_file_system(FileSystemId=fs_id)
+
+    # The source is gone, yet its id still names the destination's side.
+    dr_efs.delete_replication_configuration(SourceFileSystemId=fs_id)
+    assert _protection(dr_efs, dest_id) == "ENABLED"
+    dr_efs.delete_file_system(FileSystemId=dest_id)
+
+
+def test_local_configuration_only_within_one_region_is_a_bad_request(client):
+    efs = client("efs")
+    fs_id, dest_id = _replicated(efs, "same-region", region="us-east-1")
+
+    with pytest.raises(ClientError) as refused:
+        efs.delete_replication_configuration(SourceFileSystemId=fs_id, DeletionMode="LOCAL_CONFIGURATION_ONLY")
+    assert _code(refused) == "BadRequest"
+    assert _protection(efs, dest_id) == "REPLICATING"
+    with pytest.raises(ClientError) as unknown_mode:
+        efs.delete_replication_configuration(SourceFileSystemId=fs_id, DeletionMode="SOME")
+    assert _code(unknown_mode) == "ValidationException"
+
+    efs.delete_replication_configuration(SourceFileSystemId=fs_id)
+    assert _protection(efs, dest_id) == "ENABLED"
+    for side_id in (fs_id, dest_id):
+        efs.delete_file_system(FileSystemId=side_id)
