@@ -8,6 +8,8 @@ whether AWS managed policies exist. A subprocess gives each module clean, privat
 from __future__ import annotations
 
 import contextlib
+import datetime
+import ipaddress
 import os
 import socket
 import subprocess
@@ -15,6 +17,43 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+
+LOCAL_PLATFORM_MOTO = Path(__file__).resolve().parent / "local_platform" / "moto_tls_server.py"
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (and its key) that botocore trusts through AWS_CA_BUNDLE."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = Path(directory) / "moto.crt", Path(directory) / "moto.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@contextlib.contextmanager
+def private_local_platform_moto(directory: Path):
+    """Yield (endpoint URL, CA file) of a private moto that behaves as the local platform's: HTTPS
+    (the buckets' TLS-only policy), with the same fixes (tests/local_platform/moto_tls_server.py)."""
+    cert_file, key_file = self_signed_certificate(directory)
+    with private_moto(cert_file, key_file, launcher=LOCAL_PLATFORM_MOTO) as endpoint:
+        yield endpoint, cert_file
 
 
 def _free_port() -> int:
@@ -32,7 +71,7 @@ def private_moto(
     """Yield the endpoint URL of a fresh moto server (HTTPS when a certificate is given).
 
     launcher: a Python script run instead of ``moto_server`` with the same arguments (one that
-    patches moto before starting it, e.g. tests/integration/moto_dr_server.py).
+    patches moto before starting it, e.g. tests/local_platform/moto_tls_server.py).
     """
     port = _free_port()
     server = [sys.executable, str(launcher)] if launcher else [str(Path(sys.executable).parent / "moto_server")]

@@ -2,8 +2,9 @@
 
 moto 5.2 lacks three behaviours the DR playbooks rely on (RDS StatusInfos of a replica, the
 promoted replica losing its source, Secrets Manager StopReplicationToReplica): the private
-server is started through tests/integration/moto_dr_server.py, which adds them
+server is the local platform's kind (tests/local_platform/moto_tls_server.py), which adds them
 (docs/emulator-gaps/dr.md). The shared local platform's moto is never touched.
+tests/dr/test_dr_region_converge.py runs the whole chain on the state the foundation builds.
 
 tenant_restore runs against the shared PostgreSQL in a database of its own (postgres_fixture).
 """
@@ -18,8 +19,8 @@ import boto3
 import postgres_fixture
 import pytest
 from psycopg import sql
-from platform_helpers import LOCAL_PREFIX, REPO, recap, run_playbook
-from private_moto import private_moto
+from platform_helpers import LOCAL_PREFIX, recap, run_playbook
+from private_moto import private_local_platform_moto
 
 pg_server = postgres_fixture.pg_server
 pg_database = postgres_fixture.pg_database
@@ -38,14 +39,14 @@ def tenant_secret(tenant: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def aws():
+def aws(tmp_path_factory):
     """A private moto with the foundation's RDS and secrets state; yields (env, client factory)."""
-    with private_moto(launcher=REPO / "tests" / "integration" / "moto_dr_server.py") as endpoint:
-        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_DEFAULT_REGION": PRIMARY}
+    with private_local_platform_moto(tmp_path_factory.mktemp("dr-moto")) as (endpoint, ca_file):
+        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_CA_BUNDLE": str(ca_file), "AWS_ACCESS_KEY_ID": "testing",
+               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": PRIMARY}
 
         def client(service: str, region: str = PRIMARY):
-            return boto3.client(service, endpoint_url=endpoint, region_name=region,
+            return boto3.client(service, endpoint_url=endpoint, region_name=region, verify=str(ca_file),
                                 aws_access_key_id="testing", aws_secret_access_key="testing")
 
         east, west = client("rds"), client("rds", DR)

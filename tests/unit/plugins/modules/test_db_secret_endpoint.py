@@ -3,8 +3,8 @@
 moto 5.2.5 implements CreateSecret with AddReplicaRegions (the replica answers DescribeSecret with
 PrimaryRegion and refuses PutSecretValue), GetSecretValue, PutSecretValue and DeleteSecret (a secret
 scheduled for deletion keeps answering DescribeSecret, with DeletedDate). It has no
-StopReplicationToReplica: the promote tests apply, for the test only, the patch the DR test's moto
-server uses (tests/integration/moto_dr_server.py, _patch_secretsmanager()). An AWS error half-way
+StopReplicationToReplica: the promote tests apply, for the test only, the patch the local platform's moto
+server uses (tests/local_platform/moto_tls_server.py, add_secrets_stop_replication()). An AWS error half-way
 through a secret is driven with botocore's Stubber.
 """
 
@@ -29,7 +29,7 @@ PASSWORD = "pw-never-in-output-7f3a"
 TOKEN = "redis-token-never-in-output-91c2"
 OLD_HOST = "db-primary.abc.us-east-1.rds.amazonaws.com"
 NEW_HOST = "db-dr.abc.us-west-2.rds.amazonaws.com"
-MOTO_DR_SERVER = Path(__file__).resolve().parents[4] / "tests" / "integration" / "moto_dr_server.py"
+LOCAL_PLATFORM_MOTO = Path(__file__).resolve().parents[4] / "tests" / "local_platform" / "moto_tls_server.py"
 
 
 def _wrap(client):
@@ -83,17 +83,17 @@ def aws():
 
 @pytest.fixture
 def promotable(aws, monkeypatch):
-    """moto with StopReplicationToReplica, as tests/integration/moto_dr_server.py patches it; undone afterwards."""
+    """moto with StopReplicationToReplica, as the local platform's moto patches it; undone afterwards."""
     from moto.secretsmanager import models, responses
 
     for cls in (models.SecretsManagerBackend, responses.SecretsManagerResponse):
         # Record what is there (nothing, in moto 5.2) so that monkeypatch restores it after the test.
         monkeypatch.setattr(cls, "stop_replication_to_replica", getattr(cls, "stop_replication_to_replica", None),
                             raising=False)
-    spec = importlib.util.spec_from_file_location("moto_dr_server", MOTO_DR_SERVER)
+    spec = importlib.util.spec_from_file_location("moto_tls_server", LOCAL_PLATFORM_MOTO)
     server = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(server)
-    server._patch_secretsmanager()
+    server.add_secrets_stop_replication()
 
 
 def test_host_and_port_update_keeps_other_keys_then_changes_nothing(aws, capsys):
