@@ -9,6 +9,7 @@ functions at the end of this file.
 
 from __future__ import annotations
 
+import datetime
 import time
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -70,3 +71,10 @@ def wait_for(module, describe, ready, *, timeout, what, delay=10):
         if time.time() >= deadline:
             module.fail_json(msg="Timed out after {0}s waiting for {1}".format(timeout, what))
         time.sleep(delay)
+
+
+# --- Results: boto3 answers carry datetimes, which module results must give as strings.
+def isoformat_values(mapping):
+    """A copy of mapping with its datetime values as ISO 8601 strings (one level deep)."""
+    return {key: (value.isoformat() if isinstance(value, datetime.datetime) else value)
+            for key, value in mapping.items()}

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import datetime
 
 try:
     import botocore
@@ -17,6 +16,7 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.llm_saas.platform.plugins.module_utils.aws.common import isoformat_values
 
 # AWS Config is a JSON service throttling with ThrottlingException, which jittered_backoff already knows.
 RETRY = AWSRetry.jittered_backoff(retries=10)
@@ -40,10 +40,6 @@ def validate(module):
         )
 
 
-def _isoformat(value):
-    return value.isoformat() if isinstance(value, datetime.datetime) else value
-
-
 def read_status(module, client, name):
     """The recorder's status as DescribeConfigurationRecorderStatus reports it; fails if there is no recorder."""
     try:
@@ -56,7 +52,7 @@ def read_status(module, client, name):
             )
         )
     status = found["ConfigurationRecordersStatus"][0]
-    return {key: _isoformat(value) for key, value in status.items()}
+    return isoformat_values(status)
 
 
 def ensure(module, client):

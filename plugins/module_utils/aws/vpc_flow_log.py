@@ -10,7 +10,6 @@ its tags are changed in place.
 
 from __future__ import annotations
 
-import datetime
 import re
 
 try:
@@ -23,7 +22,11 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.llm_saas.platform.plugins.module_utils.aws.common import desired_tags, tag_changes
+from ansible_collections.llm_saas.platform.plugins.module_utils.aws.common import (
+    desired_tags,
+    isoformat_values,
+    tag_changes,
+)
 
 # EC2 is a Query-protocol service: jittered_backoff already knows its throttling codes.
 RETRY = AWSRetry.jittered_backoff(retries=10)
@@ -234,8 +237,7 @@ def ensure(client, params, check_mode=False):
 def _result_view(flow_log):
     if not flow_log:
         return {}
-    plain = {k: (v.isoformat() if isinstance(v, datetime.datetime) else v) for k, v in flow_log.items()}
-    return dict(camel_dict_to_snake_dict(plain, ignore_list=["Tags"]), tags=_tags(flow_log))
+    return dict(camel_dict_to_snake_dict(isoformat_values(flow_log), ignore_list=["Tags"]), tags=_tags(flow_log))
 
 
 def main():

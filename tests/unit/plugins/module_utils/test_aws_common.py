@@ -1,4 +1,5 @@
-"""plugins/module_utils/aws/common.py: not_found tells "the resource does not exist" from other errors."""
+"""plugins/module_utils/aws/common.py: not_found tells "the resource does not exist" from other errors;
+isoformat_values makes boto3 answers fit for module results."""
 
 from __future__ import annotations
 
@@ -31,3 +32,15 @@ def test_other_errors_are_not_not_found(code):
 
 def test_an_error_without_a_response_is_not_not_found():
     assert not_found(botocore.exceptions.EndpointConnectionError(endpoint_url="https://eks")) is False
+
+
+def test_isoformat_values_turns_datetimes_into_strings_and_keeps_the_rest():
+    import datetime
+
+    from ansible_collections.llm_saas.platform.plugins.module_utils.aws.common import isoformat_values
+
+    when = datetime.datetime(2026, 11, 28, 3, 0, tzinfo=datetime.timezone.utc)
+    original = {"CreationTime": when, "FlowLogId": "fl-1", "Tags": [{"Key": "a", "Value": "b"}]}
+    assert isoformat_values(original) == {
+        "CreationTime": "2026-11-28T03:00:00+00:00", "FlowLogId": "fl-1", "Tags": [{"Key": "a", "Value": "b"}]}
+    assert original["CreationTime"] is when  # a copy: the boto3 answer is left as it was
