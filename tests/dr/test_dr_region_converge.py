@@ -1,14 +1,15 @@
 """The whole region failover on emulated AWS, as the DR runbook runs it from the CLI:
 
-1. the AWS foundation (network, data_services) converges in us-east-1, replicating to us-west-2;
+1. the AWS foundation (network, EKS, data services, edge) converges in us-east-1, replicating to us-west-2;
 2. ``dr_failover.yml`` promotes the RDS replica, makes the replicated secrets standalone and the
    model store's EFS copy writable, and writes the settings file;
 3. ``foundation.yml -e @dr-failover.yml`` converges the foundation in us-west-2 twice: it must adopt
    the promoted writer, the replicated buckets, secrets and EFS copy (nothing new where a copy
    exists), replicate nothing back, leave us-east-1 as it was, and change nothing the second time.
 
-The EKS cluster, the edge and the cluster platform are left out: they hold no replicated data and
-converge in the DR region as they do anywhere (test_site). A private moto of the local platform's
+The cluster platform and the tenants are left out: they hold no replicated data, and converge on the
+DR region's cluster as on any other (test_site, test_tenants; the tenants' secrets are adopted as
+data_services' are, tenant_secret_replicas: []). A private moto of the local platform's
 kind (HTTPS, tests/local_platform/moto_tls_server.py) keeps the shared platform out of it.
 """
 
@@ -27,7 +28,7 @@ WRITER = f"{LOCAL_PREFIX}-postgres"
 DR_WRITER = f"{WRITER}-dr"
 EFS_NAME = f"{LOCAL_PREFIX}-models"
 TENANTS = ["acme", "globex", "initech"]  # inventories/local
-FOUNDATION_AWS = ("playbooks/foundation.yml", "--tags", "network,data_services")
+FOUNDATION_AWS = ("playbooks/foundation.yml",)
 
 
 def _tags(pairs) -> dict:
@@ -75,9 +76,21 @@ def region_state(client, region: str) -> dict:
         "file_systems": file_systems,
         "kms_aliases": {a["AliasName"]: a.get("TargetKeyId") for a in client("kms", region).list_aliases()["Aliases"]
                         if a["AliasName"].startswith(f"alias/{LOCAL_PREFIX}")},
+        "eks": sorted(client("eks", region).list_clusters()["clusters"]),
+        "flow_log_policy": _flow_log_policy(client),
         "vpcs": sorted(v["VpcId"] for v in client("ec2", region).describe_vpcs(
             Filters=[{"Name": "tag:Name", "Values": [f"{LOCAL_PREFIX}-vpc"]}])["Vpcs"]),
     }
+
+
+def _flow_log_policy(client) -> dict:
+    """The global (IAM) flow log role's policy: both regions' converges must leave it the same."""
+    iam = client("iam")
+    try:
+        return iam.get_role_policy(RoleName=f"{LOCAL_PREFIX}-vpc-flow-logs", PolicyName="deliver-flow-logs")[
+            "PolicyDocument"]
+    except iam.exceptions.NoSuchEntityException:
+        return {}
 
 
 def _seed_tenant_secrets(client) -> None:
@@ -185,7 +198,7 @@ def test_dr_converge_adopts_the_replicated_data(chain):
         assert after["secrets"][name]["primary_region"] in (None, DR), name
     dr_key = f"alias/{LOCAL_PREFIX}-data-dr"
     assert after["kms_aliases"][dr_key] == before["kms_aliases"][dr_key]
-    assert len(after["vpcs"]) == 1
+    assert len(after["vpcs"]) == 1 and after["eks"] == [LOCAL_PREFIX]
 
 
 def test_primary_region_is_left_as_it_was(chain):
@@ -194,6 +207,7 @@ def test_primary_region_is_left_as_it_was(chain):
     assert {n: s["value"] for n, s in after["secrets"].items()} == {n: s["value"] for n, s in before["secrets"].items()}
     assert after["buckets"] == before["buckets"]  # still replicating to the (now adopted) DR buckets
     assert after["kms_aliases"] == before["kms_aliases"] and after["vpcs"] == before["vpcs"]
+    assert after["eks"] == before["eks"] and after["flow_log_policy"] == before["flow_log_policy"] != {}
     # The store itself is untouched; EFS ended the replication on both sides (ALL_CONFIGURATIONS).
     assert {i: {**fs, "replicates_to": None} for i, fs in after["file_systems"].items()} == {
         i: {**fs, "replicates_to": None} for i, fs in before["file_systems"].items()}
