@@ -4,46 +4,22 @@ through the server's own routing, as AWS answers them."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import sys
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE.parent))
 
-from private_moto import private_moto  # noqa: E402
-
-
-def _self_signed(tmp_dir: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_dir / "moto.crt", tmp_dir / "moto.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
+from private_moto import private_moto, self_signed_certificate  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    cert_file, key_file = _self_signed(tmp_path_factory.mktemp("tls"))
+    cert_file, key_file = self_signed_certificate(tmp_path_factory.mktemp("tls"))
     with private_moto(cert_file, key_file, launcher=_HERE / "moto_tls_server.py") as endpoint:
 
         def make(service: str, region: str = "us-east-1"):

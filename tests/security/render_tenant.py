@@ -59,8 +59,10 @@ POLICY_PLAYBOOK = """\
 """
 
 
-def _scratch(out_dir: Path, playbook: str) -> Path:
-    work = out_dir / "play"
+def scratch_playbook(out_dir: Path, playbook: str) -> Path:
+    """Write playbook into a scratch directory beside links to the product group_vars and the tenant
+    role's templates (so its nested template lookups resolve as in site.yml); return its path."""
+    work = Path(out_dir) / "play"
     work.mkdir(parents=True, exist_ok=True)
     for name, target in (("group_vars", REPO / "group_vars"), ("templates", REPO / "roles" / "tenant" / "templates")):
         link = work / name
@@ -91,7 +93,7 @@ def render_admission_policy(out_dir: Path, extra_vars: dict | None = None) -> li
     out_dir = Path(out_dir)
     variables = {"platform_render_dir": str(out_dir)}
     variables.update(extra_vars or {})
-    proc = _run(_scratch(out_dir, POLICY_PLAYBOOK), variables, inventory="localhost,")
+    proc = _run(scratch_playbook(out_dir, POLICY_PLAYBOOK), variables, inventory="localhost,")
     if proc.returncode != 0:
         raise AssertionError(
             "rendering the admission policy failed:\n%s\n%s" % (proc.stdout[-4000:], proc.stderr[-4000:])
@@ -106,7 +108,7 @@ def render_tenants(
     out_dir = Path(out_dir)
     variables = {"render_tenants": ":".join(tenants), "render_dir": str(out_dir)}
     variables.update(extra_vars or {})
-    proc = _run(_scratch(out_dir, PLAYBOOK), variables, inventory=str(REPO / "inventories" / "local"))
+    proc = _run(scratch_playbook(out_dir, PLAYBOOK), variables, inventory=str(REPO / "inventories" / "local"))
     if proc.returncode != 0:
         raise AssertionError("rendering the tenant role failed:\n%s\n%s" % (proc.stdout[-4000:], proc.stderr[-4000:]))
     return {t: [d for d in yaml.safe_load_all((out_dir / f"{t}.yaml").read_text()) if d] for t in tenants}

@@ -11,18 +11,12 @@ the standards are proven by tests/unit/plugins/modules/test_securityhub_standard
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 
 import boto3
 import pytest
 from platform_helpers import REPO, recap, run_playbook
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from private_moto import private_moto
+from private_moto import private_moto, self_signed_certificate
 
 PLAYBOOK = REPO / "playbooks" / "security.yml"
 BUCKET = "llm-saas-local-audit-logs"
@@ -47,35 +41,10 @@ AUDIT_PLAYBOOK = """\
 """
 
 
-def _self_signed(tmp_dir):
-    """A certificate for 127.0.0.1, trusted by botocore through AWS_CA_BUNDLE."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_dir / "moto.crt", tmp_dir / "moto.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
-
-
 @pytest.fixture(scope="module")
 def moto_endpoint(tmp_path_factory):
     """moto over HTTPS, as the audit bucket's TLS-only policy demands of every client."""
-    cert_file, key_file = _self_signed(tmp_path_factory.mktemp("tls"))
+    cert_file, key_file = self_signed_certificate(tmp_path_factory.mktemp("tls"))
     with private_moto(cert_file, key_file) as endpoint:
         yield endpoint, str(cert_file)
 

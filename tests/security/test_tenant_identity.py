@@ -15,8 +15,9 @@ import json
 import boto3
 import pytest
 import yaml
-from platform_helpers import REPO, recap, run_playbook
+from platform_helpers import recap, run_playbook
 from private_moto import private_moto
+from render_tenant import scratch_playbook
 
 METADATA_URL = "https://idp.acme.example/saml/metadata"
 SAML = {"tenant_idp": {"type": "saml", "saml_metadata_url": METADATA_URL}}
@@ -70,11 +71,7 @@ def env():
 @pytest.fixture(scope="module")
 def play(tmp_path_factory):
     work = tmp_path_factory.mktemp("identity")
-    for name, target in (("group_vars", REPO / "group_vars"), ("templates", REPO / "roles" / "tenant" / "templates")):
-        (work / name).symlink_to(target)
-    path = work / "identity.yml"
-    path.write_text(PLAYBOOK)
-    return path, work
+    return scratch_playbook(work, PLAYBOOK), work
 
 
 def _run(play, env, tasks, *args):
