@@ -142,6 +142,10 @@ def _efs_copy(state: dict) -> tuple[str, dict]:
     return found
 
 
+def _efs_copy_state(state: dict) -> dict:
+    return _efs_copy(state)[1]
+
+
 def _ok(proc) -> None:
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
 
@@ -150,7 +154,7 @@ def test_the_foundation_replicates_to_the_dr_region(chain):
     """The starting point the failover relies on (a regression here makes the rest meaningless)."""
     dr = chain["dr_before"]
     assert dr["rds"][DR_WRITER]["source"], dr["rds"]
-    _, copy = _efs_copy(dr)
+    copy = _efs_copy_state(dr)
     assert copy["replicated_from"] and copy["protection"] == "REPLICATING", copy
     assert all(s["primary_region"] == PRIMARY for s in dr["secrets"].values()), dr["secrets"]
     assert dr["buckets"] and all(not rules for rules in dr["buckets"].values())
@@ -166,7 +170,7 @@ def test_check_mode_failover_changes_nothing(chain):
 def test_failover_frees_the_efs_copy_and_names_it_in_the_settings(chain):
     _ok(chain["failover"])
     dr = chain["dr_after_failover"]
-    _, copy = _efs_copy(dr)
+    copy = _efs_copy_state(dr)
     assert copy["replicated_from"] == [] and copy["protection"] == "ENABLED"  # writable
     settings = chain["settings"]
     assert settings["data_services_efs_creation_token"] == copy["token"] != EFS_NAME
@@ -185,7 +189,7 @@ def test_dr_converge_adopts_the_replicated_data(chain):
     assert after["rds"][DR_WRITER]["source"] is None
     assert {i for i, r in after["rds"].items() if r["source"] is None} == {DR_WRITER}
     # The EFS copy is the model store: no second file system, mount targets in the new VPC.
-    copy_id, _ = _efs_copy(before)
+    copy_id = _efs_copy(before)[0]
     assert list(after["file_systems"]) == [copy_id]
     assert len(after["file_systems"][copy_id]["mount_target_subnets"]) == 3
     assert after["file_systems"][copy_id]["replicates_to"] == []

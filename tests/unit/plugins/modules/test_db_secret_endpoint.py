@@ -123,8 +123,8 @@ def test_host_and_port_update_keeps_other_keys_then_changes_nothing(aws, capsys)
 
 
 def test_custom_keys_and_no_port_leave_the_port_alone(aws, capsys):
-    sm().create_secret(Name="tenant/app", SecretString=json.dumps({"db_host": "old", "db_port": "5432",
-                                                                     "password": PASSWORD}))
+    stored = {"db_host": "old", "db_port": "5432", "password": PASSWORD}
+    sm().create_secret(Name="tenant/app", SecretString=json.dumps(stored))
     result = run(capsys, name="tenant/app", host=NEW_HOST, host_key="db_host", port_key="db_port")
     assert result["rc"] == 0 and result["changed"] is True, result
     assert json.loads(value("tenant/app")) == {"db_host": NEW_HOST, "db_port": "5432", "password": PASSWORD}
@@ -210,7 +210,9 @@ def test_promote_only_without_host_changes_no_keys_and_reads_no_value(promotable
     sm(PRIMARY).create_secret(Name="plat/binary", SecretBinary=TOKEN.encode(), AddReplicaRegions=[{"Region": DR}])
     sm().create_secret(Name="plat/standalone", SecretString="not json either")
     names = ["plat/redis/auth-token", "plat/plain", "plat/binary", "plat/standalone"]
-    no_reads = lambda service: _NoValueReads(dummy_client(service, DR))  # noqa: E731
+
+    def no_reads(service):
+        return _NoValueReads(dummy_client(service, DR))
 
     reported = run(capsys, clients=no_reads, names=names)
     assert reported["rc"] == 0 and reported["changed"] is False, reported
