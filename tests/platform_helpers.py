@@ -76,6 +76,19 @@ def recap(stdout: str) -> dict[str, dict[str, int]]:
     return result
 
 
+def changed_tasks(stdout: str) -> list[str]:
+    """The "TASK [...]" headers under which ansible-playbook's default output reported a change, in order:
+    what an idempotence assertion prints when a re-run was not changed=0."""
+    found: list[str] = []
+    task = ""
+    for line in stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line.split("]", 1)[0][len("TASK ["):]
+        elif line.startswith("changed:") and task and (not found or found[-1] != task):
+            found.append(task)
+    return found
+
+
 def _moto_s3(env: dict[str, str], region: str):
     import boto3
 

@@ -14,7 +14,7 @@ import json
 
 import boto3
 import pytest
-from platform_helpers import AUDIT_BUCKET, LOCAL_PREFIX, REPO, recap, run_playbook
+from platform_helpers import AUDIT_BUCKET, LOCAL_PREFIX, REPO, changed_tasks, recap, run_playbook
 
 MOTO_ACCOUNT = "123456789012"
 NAME, PREFIX = "llm-saas", LOCAL_PREFIX  # platform_name and resource prefix of inventories/local
@@ -36,12 +36,12 @@ def test_site_converges_then_changes_nothing(local_platform):
     second = run_playbook(REPO / "site.yml", env=local_platform, stock_strategy=True)
     assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-3000:]
     changed = {host: counts["changed"] for host, counts in recap(second.stdout).items()}
-    assert changed and all(count == 0 for count in changed.values()), changed
+    assert changed and all(count == 0 for count in changed.values()), (changed, changed_tasks(second.stdout))
 
     check = run_playbook(REPO / "site.yml", "--check", "--diff", env=local_platform)
     assert check.returncode == 0, check.stdout[-6000:] + check.stderr[-3000:]
     changed = {host: counts["changed"] for host, counts in recap(check.stdout).items()}
-    assert all(count == 0 for count in changed.values()), changed
+    assert all(count == 0 for count in changed.values()), (changed, changed_tasks(check.stdout))
 
 
 def clients(env, region="us-east-1"):
