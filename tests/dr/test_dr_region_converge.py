@@ -16,6 +16,7 @@ kind (HTTPS, tests/local_platform/moto_tls_server.py) keeps the shared platform 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -115,9 +116,13 @@ def chain(tmp_path_factory):
             return boto3.client(service, endpoint_url=endpoint, region_name=region, verify=str(ca_file),
                                 aws_access_key_id="testing", aws_secret_access_key="testing")
 
-        run_playbook(*FOUNDATION_AWS, env=env, check=True)
+        # The eks_cluster role writes a kubeconfig; by default into the repository's .kube/, which the
+        # shared-platform lane's converges write at the same time: this one stays in the test's directory.
+        private = {"eks_cluster_kubeconfig_path": str(tmp / "kube" / f"{LOCAL_PREFIX}.kubeconfig")}
+        run_playbook(*FOUNDATION_AWS, env=env, extra_vars=private, check=True)
         _seed_tenant_secrets(client)
-        out = {"client": client, "primary_before": region_state(client, PRIMARY),
+        out = {"client": client, "kubeconfig": Path(private["eks_cluster_kubeconfig_path"]),
+               "primary_before": region_state(client, PRIMARY),
                "dr_before": region_state(client, DR)}
 
         settings = tmp / "dr-failover.yml"
@@ -128,9 +133,9 @@ def chain(tmp_path_factory):
             "confirm_failover": LOCAL_PREFIX, "dr_outputs_file": str(settings)})
         out["settings"] = yaml.safe_load(settings.read_text()) if settings.exists() else {}
         out["dr_after_failover"] = region_state(client, DR)
-        out["converge"] = run_playbook(*FOUNDATION_AWS, f"-e@{settings}", env=env)
+        out["converge"] = run_playbook(*FOUNDATION_AWS, f"-e@{settings}", env=env, extra_vars=private)
         out["dr_after_converge"] = region_state(client, DR)
-        out["reconverge"] = run_playbook(*FOUNDATION_AWS, f"-e@{settings}", "--diff", env=env)
+        out["reconverge"] = run_playbook(*FOUNDATION_AWS, f"-e@{settings}", "--diff", env=env, extra_vars=private)
         out["primary_after"] = region_state(client, PRIMARY)
         out["dr_after"] = region_state(client, DR)
         yield out
@@ -203,6 +208,7 @@ def test_dr_converge_adopts_the_replicated_data(chain):
     dr_key = f"alias/{LOCAL_PREFIX}-data-dr"
     assert after["kms_aliases"][dr_key] == before["kms_aliases"][dr_key]
     assert len(after["vpcs"]) == 1 and after["eks"] == [LOCAL_PREFIX]
+    assert "us-west-2" in chain["kubeconfig"].read_text()  # the DR cluster's, kept out of the repository
 
 
 def test_primary_region_is_left_as_it_was(chain):
