@@ -94,8 +94,7 @@ def test_replication_to_another_region_lifecycle(client):
         assert _code(in_use) == "FileSystemInUse"
 
     efs.delete_replication_configuration(SourceFileSystemId=fs_id)
-    writable = dr_efs.describe_file_systems(FileSystemId=dest_id)["FileSystems"][0]
-    assert writable["FileSystemProtection"]["ReplicationOverwriteProtection"] == "ENABLED"
+    assert _protection(dr_efs, dest_id) == "ENABLED"
     with pytest.raises(ClientError) as gone:
         efs.describe_replication_configurations(FileSystemId=fs_id)
     assert _code(gone) == "ReplicationNotFound"
